@@ -1,0 +1,6 @@
+export {
+  ConvoyMerge,
+  type ConvoyMergeCounters,
+  type ConvoyMergeOptions,
+  type ProgressMarker,
+} from './convoy-merge.ts';

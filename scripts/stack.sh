@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# The local stack: a real Apache Kafka 4.x broker (KRaft, combined broker+controller) and a real
+# Confluent-compatible schema registry (Apicurio Registry 3.x, API under /apis/ccompat/v7), both as
+# plain Java processes on 127.0.0.1, from Maven Central artifacts. No Docker needed.
+#
+#   scripts/stack.sh up [--fresh]   download (cached), start, wait until really ready, print env
+#   scripts/stack.sh down [--purge] stop both (--purge also deletes their data)
+#   scripts/stack.sh status         say what runs
+#   scripts/stack.sh env            print the exports that point Convoy at this stack
+#
+# Downloads are cached in .cache/stack (git-ignored); state, data and logs live in .stack/.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+HERE="$ROOT/scripts/stack"
+CACHE="${CONVOY_STACK_CACHE:-$ROOT/.cache/stack}"
+STATE="${CONVOY_STACK_DIR:-$ROOT/.stack}"
+KAFKA_PORT="${CONVOY_KAFKA_PORT:-9092}"
+CONTROLLER_PORT="${CONVOY_CONTROLLER_PORT:-9093}"
+REGISTRY_PORT="${CONVOY_REGISTRY_PORT:-8081}"
+# 3.0.x is the newest line whose classes run on Java 17 (3.1+ needs Java 21).
+APICURIO_VERSION="${CONVOY_APICURIO_VERSION:-3.0.9}"
+READY_TIMEOUT_S="${CONVOY_STACK_READY_TIMEOUT_S:-120}"
+KAFKA_HEAP="${CONVOY_KAFKA_HEAP:--Xms256m -Xmx1g}"
+REGISTRY_HEAP="${CONVOY_REGISTRY_HEAP:--Xms128m -Xmx512m}"
+
+BROKERS="127.0.0.1:$KAFKA_PORT"
+REGISTRY_URL="http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7"
+
+log() { printf 'stack: %s\n' "$*" >&2; }
+die() { log "$*"; exit 1; }
+
+need() { command -v "$1" >/dev/null || die "needs '$1' on PATH ($2)"; }
+
+fetch_kafka() {
+  if [ -f "$CACHE/kafka/.complete" ]; then return; fi
+  need mvn "Maven resolves Kafka's jars from Maven Central"
+  log "resolving Apache Kafka jars from Maven Central into $CACHE/kafka"
+  rm -rf "$CACHE/kafka"
+  mvn -q -B -f "$HERE/pom.xml" dependency:copy-dependencies \
+    -DincludeScope=runtime -DoutputDirectory="$CACHE/kafka/libs" >&2 \
+    || die "Maven could not resolve Kafka's jars (see above)"
+  touch "$CACHE/kafka/.complete"
+}
+
+fetch_registry() {
+  if [ -f "$CACHE/apicurio-$APICURIO_VERSION/.complete" ]; then return; fi
+  need mvn "Maven resolves Apicurio Registry from Maven Central"
+  log "resolving Apicurio Registry $APICURIO_VERSION from Maven Central into $CACHE/apicurio-$APICURIO_VERSION"
+  local dir="$CACHE/apicurio-$APICURIO_VERSION"
+  rm -rf "$dir" && mkdir -p "$dir"
+  mvn -q -B dependency:copy -Dartifact="io.apicurio:apicurio-registry-app:$APICURIO_VERSION:tar.gz:all" \
+    -DoutputDirectory="$dir" >&2 || die "Maven could not resolve Apicurio Registry (see above)"
+  tar -xzf "$dir"/apicurio-registry-app-*.tar.gz -C "$dir"
+  rm -f "$dir"/apicurio-registry-app-*.tar.gz
+  touch "$dir/.complete"
+}
+
+pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+tail_logs() {
+  for f in "$STATE/kafka/server.log" "$STATE/kafka/stdout.log" "$STATE/registry/stdout.log"; do
+    [ -f "$f" ] || continue
+    log "---- last lines of $f ----"
+    tail -n 40 "$f" >&2 || true
+  done
+}
+
+start_kafka() {
+  if pid_alive "$STATE/kafka/pid"; then log "kafka already running (pid $(cat "$STATE/kafka/pid"))"; return; fi
+  port_open "$KAFKA_PORT" && die "port $KAFKA_PORT is taken by another process: set CONVOY_KAFKA_PORT"
+  mkdir -p "$STATE/kafka"
+  sed -e "s#@KAFKA_PORT@#$KAFKA_PORT#g" -e "s#@CONTROLLER_PORT@#$CONTROLLER_PORT#g" \
+      -e "s#@DATA_DIR@#$STATE/kafka/data#g" "$HERE/server.properties.template" > "$STATE/kafka/server.properties"
+  local cp="$CACHE/kafka/libs/*"
+  local jvm=(-Dlog4j2.configurationFile="$HERE/log4j2.properties" -Dkafka.logs.dir="$STATE/kafka")
+  if [ ! -f "$STATE/kafka/data/meta.properties" ]; then
+    log "formatting KRaft storage"
+    java -cp "$cp" "${jvm[@]}" kafka.tools.StorageTool format --standalone \
+      -t "${CONVOY_KAFKA_CLUSTER_ID:-convoy-local-cluster-01}" -c "$STATE/kafka/server.properties" \
+      > "$STATE/kafka/format.log" 2>&1 || { cat "$STATE/kafka/format.log" >&2; die "formatting Kafka storage failed"; }
+  fi
+  log "starting kafka on $BROKERS"
+  # shellcheck disable=SC2086
+  setsid nohup java $KAFKA_HEAP -XX:+UseG1GC -Djava.awt.headless=true "${jvm[@]}" -cp "$cp" \
+    kafka.Kafka "$STATE/kafka/server.properties" > "$STATE/kafka/stdout.log" 2>&1 &
+  echo $! > "$STATE/kafka/pid"
+}
+
+start_registry() {
+  if pid_alive "$STATE/registry/pid"; then log "registry already running (pid $(cat "$STATE/registry/pid"))"; return; fi
+  port_open "$REGISTRY_PORT" && die "port $REGISTRY_PORT is taken by another process: set CONVOY_REGISTRY_PORT"
+  mkdir -p "$STATE/registry"
+  local jar
+  # Quarkus ships either a fast-jar (quarkus-run.jar) or a legacy runner jar, depending on the release.
+  jar="$(ls "$CACHE/apicurio-$APICURIO_VERSION"/quarkus-run.jar "$CACHE/apicurio-$APICURIO_VERSION"/*-runner.jar 2>/dev/null | head -n 1 || true)"
+  [ -n "$jar" ] || die "no runnable jar in $CACHE/apicurio-$APICURIO_VERSION"
+  log "starting Apicurio Registry $APICURIO_VERSION on http://127.0.0.1:$REGISTRY_PORT"
+  # In-memory storage: schemas live as long as the process, which is what tests and demos want.
+  # shellcheck disable=SC2086
+  (cd "$STATE/registry" && setsid nohup java $REGISTRY_HEAP -Dquarkus.http.host=127.0.0.1 \
+    -Dquarkus.http.port="$REGISTRY_PORT" -Dquarkus.log.level=WARN \
+    -jar "$jar" > "$STATE/registry/stdout.log" 2>&1 &
+    echo $! > "$STATE/registry/pid")
+}
+
+probe_kafka() {
+  [ -d "$ROOT/test/node_modules/kafkajs" ] || return 2
+  node "$ROOT/test/harness/probe-kafka.ts" "$BROKERS" 2>>"$STATE/kafka/probe.log"
+}
+
+wait_ready() {
+  local deadline=$(( $(date +%s) + READY_TIMEOUT_S )) kafka_ok="" registry_ok=""
+  while :; do
+    pid_alive "$STATE/kafka/pid" || { tail_logs; die "kafka exited during start-up"; }
+    pid_alive "$STATE/registry/pid" || { tail_logs; die "the registry exited during start-up"; }
+    if [ -z "$kafka_ok" ] && port_open "$KAFKA_PORT"; then
+      local out rc=0
+      out="$(probe_kafka)" || rc=$?
+      if [ "$rc" = 0 ]; then kafka_ok="$out"; log "kafka ready: $out"
+      elif [ "$rc" = 2 ]; then kafka_ok="port open (metadata probe skipped: run 'pnpm install' to enable it)"; log "kafka: $kafka_ok"
+      fi
+    fi
+    if [ -z "$registry_ok" ] && curl -fsS -m 3 "$REGISTRY_URL/subjects" >/dev/null 2>&1; then
+      registry_ok=1; log "registry ready: GET $REGISTRY_URL/subjects answered"
+    fi
+    [ -n "$kafka_ok" ] && [ -n "$registry_ok" ] && return 0
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+      tail_logs
+      die "not ready after ${READY_TIMEOUT_S}s (kafka: ${kafka_ok:-no}, registry: ${registry_ok:-no})"
+    fi
+    sleep 1
+  done
+}
+
+stop_one() {
+  local name="$1" pidfile="$STATE/$1/pid"
+  if ! pid_alive "$pidfile"; then rm -f "$pidfile"; return; fi
+  local pid; pid="$(cat "$pidfile")"
+  log "stopping $name (pid $pid)"
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+  kill -9 "$pid" 2>/dev/null || true
+  rm -f "$pidfile"
+}
+
+print_env() {
+  echo "export KAFKA_BROKERS=$BROKERS"
+  echo "export SCHEMA_REGISTRY_URL=$REGISTRY_URL"
+}
+
+cmd="${1:-status}"; shift || true
+# The metadata probe is TypeScript run by Node 24.
+# shellcheck source=bootstrap.sh
+source "$ROOT/scripts/bootstrap.sh" 2>/dev/null
+case "$cmd" in
+  up)
+    need java "Java 17+ runs Kafka and the registry"
+    need curl "probes the registry"
+    if [ "${1:-}" = "--fresh" ]; then "$0" down --purge; fi
+    fetch_kafka
+    fetch_registry
+    start_kafka
+    start_registry
+    wait_ready
+    print_env
+    ;;
+  down)
+    stop_one registry
+    stop_one kafka
+    if [ "${1:-}" = "--purge" ]; then rm -rf "$STATE"; log "purged $STATE"; fi
+    ;;
+  status)
+    for s in kafka registry; do
+      if pid_alive "$STATE/$s/pid"; then echo "$s: running (pid $(cat "$STATE/$s/pid"))"; else echo "$s: stopped"; fi
+    done
+    ;;
+  env) print_env ;;
+  *) die "usage: scripts/stack.sh up [--fresh] | down [--purge] | status | env" ;;
+esac

@@ -1,0 +1,37 @@
+/**
+ * node:test global setup for runs that include integration tests. Resolves the stack once:
+ *   1. KAFKA_BROKERS (and SCHEMA_REGISTRY_URL) when set;
+ *   2. else Testcontainers, when a Docker-compatible engine answers;
+ *   3. else fails the run with one message saying what to run.
+ * Test processes inherit the resolved KAFKA_BROKERS / SCHEMA_REGISTRY_URL.
+ */
+import { containerEngineAvailable, startContainers, type StartedContainers } from './containers.ts';
+import { describeCluster } from './cluster.ts';
+import { NO_STACK_MESSAGE, stackFromEnv } from './stack.ts';
+
+let containers: StartedContainers | undefined;
+
+export async function globalSetup(): Promise<void> {
+  let stack = stackFromEnv();
+  let origin = 'KAFKA_BROKERS';
+  if (stack === undefined) {
+    if (!(await containerEngineAvailable())) {
+      process.stderr.write(`\n${NO_STACK_MESSAGE}\n\n`);
+      throw new Error(NO_STACK_MESSAGE);
+    }
+    containers = await startContainers();
+    stack = containers.stack;
+    origin = 'Testcontainers';
+    process.env['KAFKA_BROKERS'] = stack.brokers.join(',');
+    if (stack.registryUrl !== undefined) process.env['SCHEMA_REGISTRY_URL'] = stack.registryUrl;
+  }
+  const cluster = await describeCluster(stack.brokers);
+  process.stdout.write(
+    `# stack (${origin}): kafka ${stack.brokers.join(',')} cluster ${cluster.clusterId} ` +
+      `(${cluster.brokers} broker(s)); registry ${stack.registryUrl ?? 'none'}\n`,
+  );
+}
+
+export async function globalTeardown(): Promise<void> {
+  await containers?.stop();
+}
