@@ -17,7 +17,7 @@ export async function globalSetup(): Promise<void> {
   if (stack === undefined) {
     if (!(await containerEngineAvailable())) {
       process.stderr.write(`\n${NO_STACK_MESSAGE}\n\n`);
-      throw new Error(NO_STACK_MESSAGE);
+      process.exit(1);
     }
     containers = await startContainers();
     stack = containers.stack;

@@ -15,8 +15,8 @@ export const NO_STACK_MESSAGE = [
   'Integration tests need a real Kafka broker and schema registry, and none was found:',
   '  - KAFKA_BROKERS (and SCHEMA_REGISTRY_URL) are not set, and',
   '  - no Docker-compatible engine answered for Testcontainers.',
-  'Start the local stack (no Docker needed) and point the tests at it:',
-  '  eval "$(bash scripts/stack.sh up)" && pnpm test',
+  'Run everything with a local Kafka + registry (no Docker needed):  bash scripts/test.sh',
+  'or start the stack yourself and keep it:  eval "$(bash scripts/stack.sh up)" && pnpm test',
   'or run only the unit tests:  pnpm test:unit',
 ].join('\n');
 
