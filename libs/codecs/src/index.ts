@@ -1,0 +1,13 @@
+export type { Codec, CodecOptions, Decoded, SchemaFormat } from './codec.ts';
+export {
+  CODEC_DECODE_FAILED,
+  CODEC_ENCODE_FAILED,
+  CODEC_NO_REGISTRY,
+  CODEC_REGISTRY_UNAVAILABLE,
+  CODEC_SCHEMA_REJECTED,
+  CODEC_UNKNOWN_SCHEMA,
+  CODEC_VALUE_TOO_LARGE,
+  createCodec,
+  MAGIC_BYTE,
+} from './codec.ts';
+export { fieldAt } from './field-at.ts';

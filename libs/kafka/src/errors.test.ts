@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import kafkajs from 'kafkajs';
+import { ConvoyError } from '@convoy/errors';
+import { classifyKafkaError } from './errors.ts';
+
+// kafkajs is CommonJS and its error classes are not detectable as named exports.
+const { KafkaJSConnectionError, KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError, KafkaJSRequestTimeoutError } = kafkajs;
+
+test('protocol errors get KAFKA_<type> and kafkajs retriable flag', () => {
+  const notLeader = new KafkaJSProtocolError({ type: 'NOT_LEADER_FOR_PARTITION', code: 6, retriable: true, message: 'not leader' } as never);
+  const e = classifyKafkaError(notLeader);
+  assert.equal(e.code, 'KAFKA_NOT_LEADER_FOR_PARTITION');
+  assert.equal(e.retriable, true);
+  const fenced = classifyKafkaError(new KafkaJSProtocolError({ type: 'PRODUCER_FENCED', code: 90, retriable: false, message: 'fenced' } as never));
+  assert.deepEqual([fenced.code, fenced.retriable], ['KAFKA_PRODUCER_FENCED', false]);
+});
+
+test('client errors get KAFKA_<name>', () => {
+  const conn = classifyKafkaError(new KafkaJSConnectionError('Connection refused', { broker: 'b:9092' } as never));
+  assert.deepEqual([conn.code, conn.retriable], ['KAFKA_CONNECTION', true]);
+  const timeout = classifyKafkaError(new KafkaJSRequestTimeoutError('timed out', {} as never));
+  assert.deepEqual([timeout.code, timeout.retriable], ['KAFKA_REQUEST_TIMEOUT', true]);
+});
+
+test('exhausted retries are classified by the error that exhausted them', () => {
+  const inner = new KafkaJSConnectionError('Connection refused', { broker: 'b:9092' } as never);
+  const outer = new KafkaJSNumberOfRetriesExceeded(inner, { retryCount: 10, retryTime: 30000 });
+  const e = classifyKafkaError(outer);
+  assert.deepEqual([e.code, e.retriable], ['KAFKA_CONNECTION', true]);
+});
+
+test('ConvoyErrors pass through; anything else is KAFKA_UNKNOWN, not retriable', () => {
+  const own = new ConvoyError('X', 'x', { retriable: true });
+  assert.equal(classifyKafkaError(own), own);
+  const e = classifyKafkaError(new TypeError('boom'));
+  assert.deepEqual([e.code, e.retriable, e.message], ['KAFKA_UNKNOWN', false, 'boom']);
+});

@@ -1,0 +1,59 @@
+import { ConvoyError } from '@convoy/errors';
+
+/** Codes this port raises itself (kafkajs errors are classified into `KAFKA_<TYPE>` codes). */
+export const KAFKA_TLS_FILE_UNREADABLE = 'KAFKA_TLS_FILE_UNREADABLE';
+export const KAFKA_TOPIC_TOO_FEW_PARTITIONS = 'KAFKA_TOPIC_TOO_FEW_PARTITIONS';
+export const KAFKA_TOPIC_NOT_READY = 'KAFKA_TOPIC_NOT_READY';
+export const KAFKA_HANDLER_FAILED = 'KAFKA_HANDLER_FAILED';
+
+interface KafkaLikeError {
+  name?: unknown;
+  type?: unknown;
+  retriable?: unknown;
+  message?: unknown;
+  originalError?: unknown;
+  cause?: unknown;
+}
+
+function asObject(error: unknown): KafkaLikeError | undefined {
+  return typeof error === 'object' && error !== null ? (error as KafkaLikeError) : undefined;
+}
+
+/** `KafkaJSConnectionError` → `CONNECTION`, `KafkaJSRequestTimeoutError` → `REQUEST_TIMEOUT`. */
+function nameToCode(name: string): string {
+  const bare = name.replace(/^KafkaJS/, '').replace(/Error$/, '');
+  const snake = bare.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
+  return snake === '' ? 'ERROR' : snake;
+}
+
+/**
+ * Maps anything kafkajs throws to a `ConvoyError`:
+ * - code `KAFKA_<protocol error type>` (`KAFKA_NOT_LEADER_FOR_PARTITION`, `KAFKA_PRODUCER_FENCED`) for
+ *   broker errors, `KAFKA_<name>` (`KAFKA_CONNECTION`, `KAFKA_REQUEST_TIMEOUT`) for client errors;
+ * - `retriable` is kafkajs's own flag.
+ * kafkajs wraps the last failure of an exhausted retry loop in `KafkaJSNumberOfRetriesExceeded`
+ * (never retriable); we classify the wrapped error instead, because the error that exhausted the
+ * client's retries (a broker that is down) is still worth retrying at our level, with our backoff.
+ * A `ConvoyError` is returned as is; any other error becomes `KAFKA_UNKNOWN`, not retriable.
+ */
+export function classifyKafkaError(error: unknown): ConvoyError {
+  if (error instanceof ConvoyError) return error;
+  let current = asObject(error);
+  for (let depth = 0; current !== undefined && depth < 5; depth++) {
+    if (current.name === 'KafkaJSNumberOfRetriesExceeded' && asObject(current.originalError ?? current.cause) !== undefined) {
+      current = asObject(current.originalError ?? current.cause);
+      continue;
+    }
+    break;
+  }
+  const message = typeof current?.message === 'string' ? current.message : String(error);
+  if (current === undefined || typeof current.name !== 'string' || !current.name.startsWith('KafkaJS')) {
+    return new ConvoyError('KAFKA_UNKNOWN', message, { retriable: false, cause: error });
+  }
+  const code = typeof current.type === 'string' && current.type !== '' ? current.type : nameToCode(current.name);
+  return new ConvoyError(`KAFKA_${code}`, message, {
+    retriable: current.retriable === true,
+    cause: error,
+    context: { kafkajsError: current.name },
+  });
+}

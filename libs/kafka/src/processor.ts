@@ -1,0 +1,454 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Batch, Consumer, EachBatchPayload, Producer } from 'kafkajs';
+import { ConvoyError } from '@convoy/errors';
+import type { Logger } from '@convoy/logging';
+import type { Health, Metrics } from '@convoy/telemetry';
+import type { KafkaClients } from './client.ts';
+import { classifyKafkaError, KAFKA_HANDLER_FAILED } from './errors.ts';
+import { compressionType, idempotentProducerConfig, type Compression } from './producer.ts';
+import { fromKafkaMessage, topicMessages } from './records.ts';
+import { processorMetrics, type ProcessorMetrics } from './processor-metrics.ts';
+import type { ConvoyRecord, OutgoingRecord, TopicPartition } from './types.ts';
+
+/**
+ * What a handler writes into during one unit of work (a batch or a tick) of one partition.
+ * Everything sent, and the commit offset, go into ONE Kafka transaction at the end of the unit:
+ * either all of it becomes visible to read_committed readers together with the offset commit, or
+ * none of it does.
+ */
+export interface ProcessorOutput {
+  /** Adds a record to this unit's transaction. */
+  send(record: OutgoingRecord): void;
+  /**
+   * The offset of the next input record this partition must re-read after a restart: every input
+   * below it is fully reflected in committed output or state. In `commitMode: 'handler'` this is
+   * the only way the committed offset moves; it never moves backwards (a lower value is ignored).
+   */
+  commitUpTo(offset: number): void;
+  /** Back-pressure: stop fetching this partition after the current unit. */
+  pause(): void;
+  /** Resume fetching this partition. */
+  resume(): void;
+}
+
+/**
+ * A per-partition stream processor. For one partition, calls never overlap and arrive in order:
+ * `onAssigned`, then any sequence of `onRecords` / `onTick`, then `onRevoked`. Records arrive in
+ * offset order, each at most once per assignment. After `onRevoked` (a rebalance, which kafkajs
+ * always runs eagerly, or a stop) the partition may come back with `onAssigned`, and then the
+ * records from the last committed offset on are delivered again: rebuild state in `onAssigned`.
+ * Time (`now`, ms) is read by the processor and passed in.
+ *
+ * A handler that throws stops that partition (nothing of that unit is committed) and the error
+ * goes to `onFatal`. Handlers are never re-invoked with the same records: retry your own I/O
+ * inside the handler, and dead-letter poison records (see `deadLetterRecord`).
+ */
+export interface PartitionHandler {
+  onAssigned?(partition: TopicPartition, now: number): void | Promise<void>;
+  onRecords(partition: TopicPartition, records: readonly ConvoyRecord[], out: ProcessorOutput, now: number): void | Promise<void>;
+  onTick?(partition: TopicPartition, out: ProcessorOutput, now: number): void | Promise<void>;
+  onRevoked?(partition: TopicPartition): void | Promise<void>;
+}
+
+/**
+ * `batch-end`: after each batch the committed offset moves to just past the batch (for handlers
+ * that hold nothing back). `handler`: only `out.commitUpTo` moves it (for handlers that buffer
+ * input, e.g. a merger or reorder buffer, whose commit must stay below what they still hold).
+ */
+export type CommitMode = 'batch-end' | 'handler';
+
+export interface PartitionProcessorOptions {
+  clients: KafkaClients;
+  groupId: string;
+  topics: readonly string[];
+  /** Transactional ids are `${prefix}-${topic}-${partition}`; keep it stable across restarts. */
+  transactionalIdPrefix: string;
+  handler: PartitionHandler;
+  /**
+   * Called once when a partition stops for good: a non-retriable handler or Kafka error, or
+   * retries exhausted (`partition` set), or the consumer crashed without restart (`partition`
+   * undefined). Nothing of the failed unit was committed, so crashing the process is safe.
+   */
+  onFatal: (error: ConvoyError, partition: TopicPartition | undefined) => void;
+  commitMode?: CommitMode;
+  /** `onTick` period per partition. Default 1000 ms; 0 disables ticks. */
+  tickIntervalMs?: number;
+  /** A fetched batch is processed in units of at most this many records (one transaction each). Default 5000. */
+  maxBatchRecords?: number;
+  /** Where a group without committed offsets starts. Default true (earliest). */
+  fromBeginning?: boolean;
+  compression?: Compression;
+  /** Longest a fetch waits for data. Default 100 ms (latency over request count). */
+  maxWaitMs?: number;
+  /** Must be ≥ the partitions this member may own, so partitions never wait on each other. Default 64. */
+  partitionsConsumedConcurrently?: number;
+  /** Attempts for a transaction that fails with a retriable error, with doubling backoff from 100 ms (cap 5 s). Default 8. */
+  maxTransactionAttempts?: number;
+  transactionTimeoutMs?: number;
+  /** Consumer lag gauge refresh period. Default 10 s; 0 disables. */
+  lagIntervalMs?: number;
+  logger?: Logger;
+  metrics?: Metrics;
+  /** Readiness checks `kafka` (consumer connected) and `assignment` (joined the group). */
+  health?: Health;
+  /** Clock for `now`. Default `Date.now`. */
+  clock?: () => number;
+}
+
+/** A running processor. */
+export interface PartitionProcessor {
+  /** The partitions owned by the current group generation. */
+  assigned(): TopicPartition[];
+  /** The offset this processor last committed for a partition, if any. */
+  committedOffset(partition: TopicPartition): number | undefined;
+  /**
+   * Stops fetching, lets the in-flight unit of every partition finish its transaction, calls
+   * `onRevoked`, disconnects the producers and the consumer. Idempotent.
+   */
+  stop(): Promise<void>;
+}
+
+interface PartitionState {
+  readonly tp: TopicPartition;
+  readonly key: string;
+  queue: Promise<void>;
+  producer: Producer | undefined;
+  /** Last offset committed by this state's transactions. */
+  committed: number | undefined;
+  /** Next input offset expected: guards against kafkajs handing a batch twice. */
+  nextOffset: number | undefined;
+  revoked: boolean;
+  failed: boolean;
+  tickPending: boolean;
+}
+
+const FENCED = new Set(['KAFKA_PRODUCER_FENCED', 'KAFKA_INVALID_PRODUCER_EPOCH', 'KAFKA_TRANSACTIONAL_ID_AUTHORIZATION_FAILED']);
+
+function keyOf(topic: string, partition: number): string {
+  return `${topic}/${partition}`;
+}
+
+/**
+ * Consume-transform-produce with exactly-once output: each unit of work of one input partition
+ * (a batch, or a tick) ends in one transaction holding the handler's output records and the
+ * partition's commit offset. After a crash the group resumes from the last committed offset, and
+ * read_committed readers never see output of an uncommitted unit.
+ *
+ * Fencing: kafkajs has no KIP-447 (consumer-group-aware) fencing in sendOffsets, so each input
+ * partition gets its own transactional producer, id `${prefix}-${topic}-${partition}`. When the
+ * partition moves to another member, that member's producer initialises the same id, which fences
+ * ours: a zombie's late commit fails with PRODUCER_FENCED instead of duplicating output.
+ */
+export async function runPartitionProcessor(options: PartitionProcessorOptions): Promise<PartitionProcessor> {
+  const { clients, groupId, handler, onFatal } = options;
+  const logger = (options.logger ?? clients.logger).child({ component: 'partition-processor', groupId });
+  const clock = options.clock ?? Date.now;
+  const commitMode = options.commitMode ?? 'batch-end';
+  const tickIntervalMs = options.tickIntervalMs ?? 1000;
+  const maxBatchRecords = Math.max(1, options.maxBatchRecords ?? 5000);
+  const maxAttempts = Math.max(1, options.maxTransactionAttempts ?? 8);
+  const compression = compressionType(options.compression ?? 'none');
+  const metrics: ProcessorMetrics | undefined = options.metrics === undefined ? undefined : processorMetrics(options.metrics);
+  const health = options.health;
+  health?.setReady('kafka', false, 'consumer not connected yet');
+  health?.setReady('assignment', false, 'not in the consumer group yet');
+
+  const states = new Map<string, PartitionState>();
+  let stopping = false;
+  let stopped: Promise<void> | undefined;
+  let generation = 0;
+
+  const consumer: Consumer = clients.kafkajs.consumer({
+    groupId,
+    readUncommitted: false,
+    allowAutoTopicCreation: false,
+    maxWaitTimeInMs: options.maxWaitMs ?? 100,
+    sessionTimeout: 30_000,
+    rebalanceTimeout: 60_000,
+    heartbeatInterval: 3_000,
+    retry: {
+      restartOnFailure: async (error: Error) => !stopping && classifyKafkaError(error).retriable,
+    },
+  });
+
+  const enqueue = (state: PartitionState, job: () => Promise<void>): Promise<void> => {
+    const run = state.queue.then(job).catch((error: unknown) => fail(state, error));
+    state.queue = run;
+    return run;
+  };
+
+  const fail = (state: PartitionState, error: unknown): void => {
+    if (state.failed || state.revoked) return;
+    state.failed = true;
+    const convoyError = error instanceof ConvoyError ? error : classifyKafkaError(error);
+    logger.error({ err: convoyError, partition: state.key }, 'partition processing stopped');
+    try {
+      consumer.pause([{ topic: state.tp.topic, partitions: [state.tp.partition] }]);
+    } catch {
+      // not running any more: nothing to pause
+    }
+    onFatal(convoyError, state.tp);
+  };
+
+  const handlerError = (error: unknown, stage: string, state: PartitionState): ConvoyError =>
+    error instanceof ConvoyError
+      ? error
+      : new ConvoyError(KAFKA_HANDLER_FAILED, `${stage} failed for ${state.key}: ${(error as Error)?.message ?? String(error)}`, {
+          cause: error,
+          context: { partition: state.key, stage },
+        });
+
+  const producerFor = async (state: PartitionState): Promise<Producer> => {
+    if (state.producer !== undefined) return state.producer;
+    const producer = clients.kafkajs.producer({
+      ...idempotentProducerConfig(),
+      transactionalId: `${options.transactionalIdPrefix}-${state.tp.topic}-${state.tp.partition}`,
+      transactionTimeout: options.transactionTimeoutMs ?? 60_000,
+    });
+    await producer.connect();
+    state.producer = producer;
+    return producer;
+  };
+
+  const dropProducer = async (state: PartitionState): Promise<void> => {
+    const producer = state.producer;
+    state.producer = undefined;
+    await producer?.disconnect().catch(() => undefined);
+  };
+
+  const makeOutput = (state: PartitionState) => {
+    const records: OutgoingRecord[] = [];
+    let requested: number | undefined;
+    const output: ProcessorOutput = {
+      send: (record) => void records.push(record),
+      commitUpTo: (offset) => {
+        if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`commitUpTo(${offset}): not an offset`);
+        requested = requested === undefined ? offset : Math.max(requested, offset);
+      },
+      pause: () => consumer.pause([{ topic: state.tp.topic, partitions: [state.tp.partition] }]),
+      resume: () => consumer.resume([{ topic: state.tp.topic, partitions: [state.tp.partition] }]),
+    };
+    return { output, records, requested: () => requested };
+  };
+
+  /** Commits `records` + offset in one transaction, retrying retriable failures with the same content. */
+  const commitUnit = async (state: PartitionState, records: OutgoingRecord[], offset: number | undefined): Promise<void> => {
+    const moves = offset !== undefined && (state.committed === undefined || offset > state.committed);
+    if (records.length === 0 && !moves) return;
+    for (let attempt = 1; ; attempt++) {
+      if (state.revoked) return; // the next owner re-reads from the committed offset
+      let transaction: Awaited<ReturnType<Producer['transaction']>> | undefined;
+      try {
+        const producer = await producerFor(state);
+        transaction = await producer.transaction();
+        if (records.length > 0) await transaction.sendBatch({ topicMessages: topicMessages(records), compression });
+        if (moves) {
+          await transaction.sendOffsets({
+            consumerGroupId: groupId,
+            topics: [{ topic: state.tp.topic, partitions: [{ partition: state.tp.partition, offset: String(offset) }] }],
+          });
+        }
+        await transaction.commit();
+        if (moves) state.committed = offset;
+        metrics?.transactions.inc({ outcome: 'committed' });
+        for (const record of records) metrics?.recordsOut.inc({ topic: record.topic });
+        return;
+      } catch (error) {
+        const classified = classifyKafkaError(error);
+        let aborted = false;
+        if (transaction?.isActive() === true) aborted = await transaction.abort().then(() => true, () => false);
+        metrics?.transactions.inc({ outcome: 'aborted' });
+        if (!aborted) await dropProducer(state); // unknown producer state: a fresh one re-inits the id, aborting leftovers
+        if (state.revoked) {
+          logger.info({ partition: state.key, code: classified.code }, 'transaction of a revoked partition dropped');
+          return;
+        }
+        if (FENCED.has(classified.code) || !classified.retriable || attempt >= maxAttempts) throw classified;
+        const backoff = Math.min(5_000, 100 * 2 ** (attempt - 1));
+        logger.warn({ partition: state.key, code: classified.code, attempt, backoffMs: backoff }, 'transaction failed, retrying');
+        await sleep(backoff);
+      }
+    }
+  };
+
+  const processBatch = async (state: PartitionState, batch: Batch, heartbeat: () => Promise<void>): Promise<void> => {
+    const started = performance.now();
+    const lastOffset = Number(batch.lastOffset());
+    let messages = batch.messages;
+    if (state.nextOffset !== undefined) messages = messages.filter((m) => Number(m.offset) >= state.nextOffset!);
+    for (let start = 0; start < messages.length; start += maxBatchRecords) {
+      if (state.revoked || state.failed) return;
+      const chunk = messages.slice(start, start + maxBatchRecords);
+      const records = chunk.map((m) => fromKafkaMessage(batch.topic, batch.partition, m));
+      const isLast = start + maxBatchRecords >= messages.length;
+      metrics?.recordsIn.inc({ topic: batch.topic }, records.length);
+      const { output, records: out, requested } = makeOutput(state);
+      try {
+        await handler.onRecords(state.tp, records, output, clock());
+      } catch (error) {
+        throw handlerError(error, 'onRecords', state);
+      }
+      // batch-end: past the chunk; the last chunk also covers trailing control records.
+      const offset = commitMode === 'handler' ? requested() : isLast ? lastOffset + 1 : records[records.length - 1]!.offset + 1;
+      await commitUnit(state, out, offset);
+      state.nextOffset = records[records.length - 1]!.offset + 1;
+      if (!isLast) await heartbeat().catch(() => undefined);
+    }
+    state.nextOffset = Math.max(state.nextOffset ?? 0, lastOffset + 1);
+    metrics?.batchSeconds.observe((performance.now() - started) / 1000);
+  };
+
+  const tick = async (state: PartitionState): Promise<void> => {
+    state.tickPending = false;
+    if (state.revoked || state.failed || stopping || handler.onTick === undefined) return;
+    const { output, records, requested } = makeOutput(state);
+    try {
+      await handler.onTick(state.tp, output, clock());
+    } catch (error) {
+      throw handlerError(error, 'onTick', state);
+    }
+    await commitUnit(state, records, commitMode === 'handler' ? requested() : undefined);
+  };
+
+  const revoke = (state: PartitionState): Promise<void> => {
+    state.revoked = true;
+    // Runs after the unit in flight: onRevoked never overlaps onRecords/onTick.
+    const run = state.queue.then(async () => {
+      try {
+        await handler.onRevoked?.(state.tp);
+      } catch (error) {
+        logger.error({ err: error, partition: state.key }, 'onRevoked failed');
+      }
+      await dropProducer(state);
+    });
+    state.queue = run;
+    return run;
+  };
+
+  consumer.on(consumer.events.GROUP_JOIN, (event) => {
+    generation++;
+    metrics?.rebalances.inc();
+    const assignment = event.payload.memberAssignment;
+    const next = new Map<string, PartitionState>();
+    // kafkajs rebalances eagerly and restarts every assigned partition from its committed offset,
+    // so every join revokes everything and assigns afresh, even a partition we keep.
+    const previous = new Map(states);
+    for (const state of previous.values()) void revoke(state);
+    for (const [topic, partitions] of Object.entries(assignment)) {
+      for (const partition of partitions) {
+        const key = keyOf(topic, partition);
+        const state: PartitionState = {
+          tp: { topic, partition },
+          key,
+          queue: previous.get(key)?.queue ?? Promise.resolve(),
+          producer: undefined,
+          committed: undefined,
+          nextOffset: undefined,
+          revoked: false,
+          failed: false,
+          tickPending: false,
+        };
+        next.set(key, state);
+        void enqueue(state, async () => {
+          try {
+            await handler.onAssigned?.(state.tp, clock());
+          } catch (error) {
+            throw handlerError(error, 'onAssigned', state);
+          }
+        });
+      }
+    }
+    states.clear();
+    for (const [key, state] of next) states.set(key, state);
+    const count = next.size;
+    logger.info({ generation, partitions: [...next.keys()] }, 'partitions assigned');
+    health?.setReady('assignment', true, `${count} partition(s)`);
+  });
+  consumer.on(consumer.events.CONNECT, () => health?.setReady('kafka', true));
+  consumer.on(consumer.events.CRASH, (event) => {
+    health?.setReady('kafka', false, 'consumer crashed');
+    const error = classifyKafkaError(event.payload.error);
+    if (!event.payload.restart && !stopping) {
+      logger.error({ err: error }, 'consumer crashed and will not restart');
+      onFatal(error, undefined);
+    } else {
+      logger.warn({ err: error }, 'consumer crashed, restarting');
+    }
+  });
+
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning ?? true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 64,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
+        const state = states.get(keyOf(batch.topic, batch.partition));
+        if (state === undefined || state.revoked || state.failed || !isRunning() || isStale()) return;
+        await enqueue(state, () => processBatch(state, batch, heartbeat));
+        // The fetch position moves past the batch even when the commit stays behind (commitMode
+        // 'handler'): the handler holds those records; after a restart they are fetched again.
+        if (!state.failed && !state.revoked) resolveOffset(batch.lastOffset());
+      },
+    });
+  } catch (error) {
+    await consumer.disconnect().catch(() => undefined);
+    throw classifyKafkaError(error);
+  }
+
+  const tickTimer =
+    tickIntervalMs > 0 && handler.onTick !== undefined
+      ? setInterval(() => {
+          for (const state of states.values()) {
+            if (state.tickPending || state.revoked || state.failed) continue;
+            state.tickPending = true;
+            void enqueue(state, () => tick(state));
+          }
+        }, tickIntervalMs)
+      : undefined;
+
+  const lagIntervalMs = options.lagIntervalMs ?? 10_000;
+  const lagTimer =
+    metrics !== undefined && lagIntervalMs > 0
+      ? setInterval(() => {
+          void updateLag().catch((error: unknown) => logger.debug({ err: error }, 'consumer lag update failed'));
+        }, lagIntervalMs)
+      : undefined;
+
+  const updateLag = async (): Promise<void> => {
+    const admin = await clients.admin();
+    const topics = new Set([...states.values()].map((s) => s.tp.topic));
+    for (const topic of topics) {
+      const [ends, [committed]] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
+      const committedBy = new Map((committed?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+      for (const end of ends) {
+        if (!states.has(keyOf(topic, end.partition))) continue;
+        const at = committedBy.get(end.partition) ?? -1;
+        const lag = at < 0 ? Number(end.high) - Number(end.low) : Number(end.high) - at;
+        metrics?.lag.set({ topic, partition: String(end.partition) }, Math.max(0, lag));
+      }
+    }
+  };
+
+  return {
+    assigned: () => [...states.values()].map((s) => s.tp),
+    committedOffset: (tp) => states.get(keyOf(tp.topic, tp.partition))?.committed,
+    stop() {
+      stopped ??= (async () => {
+        stopping = true;
+        if (tickTimer !== undefined) clearInterval(tickTimer);
+        if (lagTimer !== undefined) clearInterval(lagTimer);
+        health?.setReady('assignment', false, 'stopping');
+        // consumer.stop() waits for the eachBatch calls in flight, which wait for their transactions.
+        await consumer.stop().catch((error: unknown) => logger.warn({ err: error }, 'consumer stop failed'));
+        await Promise.all([...states.values()].map((state) => revoke(state)));
+        states.clear();
+        await consumer.disconnect().catch((error: unknown) => logger.warn({ err: error }, 'consumer disconnect failed'));
+        health?.setReady('kafka', false, 'stopped');
+        logger.info('partition processor stopped');
+      })();
+      return stopped;
+    },
+  };
+}
