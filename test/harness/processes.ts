@@ -41,7 +41,7 @@ export class ServiceProcess {
   spawn(): void {
     const child = spawn(process.execPath, [`services/${this.#options.service}/src/main.ts`], {
       cwd: ROOT,
-      env: { ...process.env, LOG_LEVEL: 'info', ...this.#options.env, HTTP_PORT: String(this.port) },
+      env: { ...process.env, LOG_LEVEL: 'info', KAFKA_SESSION_TIMEOUT_MS: '6000', ...this.#options.env, HTTP_PORT: String(this.port) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const keep = (chunk: Buffer) => {

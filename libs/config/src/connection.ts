@@ -51,6 +51,9 @@ export const connectionFields = {
   HTTP_HOST: str().default('0.0.0.0'),
   HTTP_PORT: int({ min: 0, max: 65535 }).default(9464),
   LOG_LEVEL: oneOf(LOG_LEVELS).default('info'),
+  // How long a member that died without leaving (kill -9) keeps its partitions. The broker's
+  // group.min.session.timeout.ms (6 s by default) is the floor.
+  KAFKA_SESSION_TIMEOUT_MS: duration({ min: 1_000, max: 300_000 }).default(10_000),
   // Below Kubernetes' default 30 s grace period, so our own report is logged before SIGKILL.
   SHUTDOWN_TIMEOUT_MS: duration().default(25_000),
 };

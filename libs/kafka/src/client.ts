@@ -138,12 +138,15 @@ export interface ClusterInfo {
 export class KafkaClients {
   readonly clientId: string;
   readonly logger: Logger;
+  /** Consumer group session timeout: how long a killed member holds its partitions. */
+  readonly sessionTimeoutMs: number;
   readonly #kafka: Kafka;
   #admin: Promise<Admin> | undefined;
 
-  constructor(config: KafkaConfig, logger: Logger) {
+  constructor(config: KafkaConfig, logger: Logger, sessionTimeoutMs = 30_000) {
     this.clientId = config.clientId ?? 'convoy';
     this.logger = logger;
+    this.sessionTimeoutMs = sessionTimeoutMs;
     this.#kafka = new Kafka(config);
   }
 
@@ -181,7 +184,10 @@ export class KafkaClients {
 }
 
 /** Builds the clients from the shared connection config. Throws `KAFKA_TLS_FILE_UNREADABLE`. */
-export function createKafkaClients(conn: KafkaConnection, options: KafkaClientOptions): KafkaClients {
+export function createKafkaClients(
+  conn: KafkaConnection & { readonly KAFKA_SESSION_TIMEOUT_MS?: number },
+  options: KafkaClientOptions,
+): KafkaClients {
   const logger = options.logger.child({ component: 'kafka', clientId: options.clientId });
-  return new KafkaClients(kafkaConfigFrom(conn, { ...options, logger }), logger);
+  return new KafkaClients(kafkaConfigFrom(conn, { ...options, logger }), logger, conn.KAFKA_SESSION_TIMEOUT_MS);
 }

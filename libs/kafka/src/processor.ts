@@ -163,9 +163,9 @@ export async function runPartitionProcessor(options: PartitionProcessorOptions):
     readUncommitted: false,
     allowAutoTopicCreation: false,
     maxWaitTimeInMs: options.maxWaitMs ?? 100,
-    sessionTimeout: 30_000,
+    sessionTimeout: clients.sessionTimeoutMs,
     rebalanceTimeout: 60_000,
-    heartbeatInterval: 3_000,
+    heartbeatInterval: Math.max(500, Math.floor(clients.sessionTimeoutMs / 5)),
     retry: {
       restartOnFailure: async (error: Error) => !stopping && classifyKafkaError(error).retriable,
     },
@@ -350,6 +350,10 @@ export async function runPartitionProcessor(options: PartitionProcessorOptions):
         };
         next.set(key, state);
         void enqueue(state, async () => {
+          // Initialising the transactional producer first fences any previous owner of this
+          // partition (the coordinator aborts its open transaction), so the state the handler
+          // recovers below cannot be changed behind its back by a zombie's late commit.
+          await producerFor(state);
           try {
             await handler.onAssigned?.(state.tp, clock());
           } catch (error) {

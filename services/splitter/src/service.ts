@@ -1,0 +1,240 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createCodec, type Codec } from '@convoy/codecs';
+import { ConvoyError, isRetriable } from '@convoy/errors';
+import {
+  createKafkaClients,
+  ensureTopics,
+  fetchCommittedOffsets,
+  runPartitionProcessor,
+  type ConvoyRecord,
+  type PartitionProcessor,
+  type ProcessorOutput,
+  type TopicPartition,
+} from '@convoy/kafka';
+import { createShutdown, type Shutdown } from '@convoy/lifecycle';
+import type { Logger } from '@convoy/logging';
+import { createHealth, createMetrics, startHttpServer, type Metrics } from '@convoy/telemetry';
+import type { SplitterConfig } from './config.ts';
+import { describeSource } from './sources.ts';
+import { createCounters, SplitterHandler, type PayloadDecoder, type SplitterCounters, type SplitterOptions } from './splitter-handler.ts';
+
+export const SPLITTER_SUBSTREAMS_MISMATCH = 'SPLITTER_SUBSTREAMS_MISMATCH';
+
+export interface SplitterServiceDeps {
+  logger: Logger;
+  /** Clock for `now`; default `Date.now`. */
+  now?: () => number;
+  /** A partition stopped for good (its unit was not committed): main.ts exits so a restart recovers. */
+  onFatal?: (error: ConvoyError) => void;
+}
+
+export interface SplitterService {
+  readonly port: number;
+  readonly metrics: Metrics;
+  readonly shutdown: Shutdown;
+  readonly counters: SplitterCounters;
+  stop(): Promise<void>;
+}
+
+export function splitterOptions(config: SplitterConfig, decode: PayloadDecoder): SplitterOptions {
+  return {
+    mode: config.SPLITTER_MODE,
+    substreamsTopic: config.SPLITTER_SUBSTREAMS_TOPIC,
+    substreams: config.SPLITTER_SUBSTREAMS,
+    epoch: config.SPLITTER_EPOCH,
+    dlqTopic: config.SPLITTER_DLQ_TOPIC,
+    keySource: config.SPLITTER_KEY_SOURCE,
+    eventTimeSource: config.SPLITTER_EVENT_TIME_SOURCE,
+    maxValueBytes: config.SPLITTER_MAX_VALUE_BYTES,
+    markerIntervalMs: config.SPLITTER_MARKER_INTERVAL_MS,
+    markerEveryEvents: config.SPLITTER_MARKER_EVERY_EVENTS,
+    markerIdleIntervalMs: config.SPLITTER_MARKER_IDLE_INTERVAL_MS,
+    ruleSet: config.SPLITTER_RULES,
+    defaultTopic: config.SPLITTER_DEFAULT_TOPIC,
+    decode,
+  };
+}
+
+/**
+ * The codec's decode, with its own retries for a registry that is briefly unreachable: the
+ * processor never re-invokes a handler with the same records, so a retriable failure is retried
+ * here (doubling from 200 ms, 6 attempts) before it stops the partition.
+ */
+function retryingDecoder(codec: Codec, logger: Logger): PayloadDecoder {
+  return async (value) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return (await codec.decode(value)).value;
+      } catch (error) {
+        if (!isRetriable(error) || attempt >= 6) throw error;
+        logger.warn({ err: error, attempt }, 'payload decode failed, retrying');
+        await sleep(200 * 2 ** (attempt - 1));
+      }
+    }
+  };
+}
+
+function splitterMetrics(metrics: Metrics) {
+  return {
+    eventsIn: metrics.counter({ name: 'events_in_total', help: 'Input records handled (each leaves as one data record or one dead letter)' }),
+    eventsOut: metrics.counter({ name: 'events_out_total', help: 'Data records written, by destination topic', labelNames: ['topic'] }),
+    markers: metrics.counter({ name: 'markers_written_total', help: 'Progress markers written (one per sub-stream partition per emission)' }),
+    deadLettered: metrics.counter({ name: 'dead_lettered_total', help: 'Input records sent to the dead-letter topic, by error code', labelNames: ['code'] }),
+    stripped: metrics.counter({ name: 'stripped_headers_total', help: 'Incoming convoy-* headers removed (input headers are never trusted)' }),
+    eventTimeFallbacks: metrics.counter({ name: 'event_time_fallbacks_total', help: 'Records whose configured event-time source was unreadable; stamped with the record timestamp' }),
+    latency: metrics.histogram({
+      name: 'processing_latency_seconds',
+      help: 'Time from an input record timestamp to its split (in the transaction being built)',
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    }),
+  };
+}
+
+/** Pushes the growth of the handler's counters since the last call into the Prometheus series. */
+function counterSync(m: ReturnType<typeof splitterMetrics>, counters: SplitterCounters) {
+  const last = { eventsIn: 0, markersWritten: 0, strippedHeaders: 0, eventTimeFallbacks: 0, eventsOut: new Map<string, number>(), deadLettered: new Map<string, number>() };
+  const inc = (counter: { inc(value: number): void }, value: number) => {
+    if (value > 0) counter.inc(value);
+  };
+  return (): void => {
+    inc(m.eventsIn, counters.eventsIn - last.eventsIn);
+    inc(m.markers, counters.markersWritten - last.markersWritten);
+    inc(m.stripped, counters.strippedHeaders - last.strippedHeaders);
+    inc(m.eventTimeFallbacks, counters.eventTimeFallbacks - last.eventTimeFallbacks);
+    for (const [topic, n] of counters.eventsOut) inc(m.eventsOut.labels(topic), n - (last.eventsOut.get(topic) ?? 0));
+    for (const [code, n] of counters.deadLettered) inc(m.deadLettered.labels(code), n - (last.deadLettered.get(code) ?? 0));
+    last.eventsIn = counters.eventsIn;
+    last.markersWritten = counters.markersWritten;
+    last.strippedHeaders = counters.strippedHeaders;
+    last.eventTimeFallbacks = counters.eventTimeFallbacks;
+    last.eventsOut = new Map(counters.eventsOut);
+    last.deadLettered = new Map(counters.deadLettered);
+  };
+}
+
+/**
+ * Starts the splitter: HTTP (metrics, health) → Kafka clients → topics (sub-streams with exactly
+ * N partitions, dead letters, classification topics) → partition processor running a
+ * `SplitterHandler`. Each unit of work (batch or tick) of a source partition commits its data
+ * records, dead letters, markers and input offset in one transaction (transactional id per input
+ * partition), so a `kill -9` neither loses nor duplicates anything under read_committed.
+ */
+export async function startService(config: SplitterConfig, deps: SplitterServiceDeps): Promise<SplitterService> {
+  const logger = deps.logger;
+  const now = deps.now ?? Date.now;
+  const shutdown = createShutdown({ logger: logger.child({ component: 'shutdown' }), timeoutMs: config.SHUTDOWN_TIMEOUT_MS });
+  const metrics = createMetrics({ prefix: 'convoy_splitter_', defaultLabels: { service: 'splitter' } });
+  const m = splitterMetrics(metrics);
+  const counters = createCounters();
+  const sync = counterSync(m, counters);
+  const health = createHealth();
+  health.setReady('topics', false, 'not checked yet');
+
+  // Registered first so it closes last: /metrics and /healthz stay up through the drain.
+  const http = await startHttpServer({ port: config.HTTP_PORT, host: config.HTTP_HOST, registry: metrics.registry, health, logger });
+  shutdown.register('http', () => http.close());
+  try {
+    const clients = createKafkaClients(config, { logger, clientId: config.KAFKA_CLIENT_ID });
+    shutdown.register('disconnect', () => clients.disconnect());
+
+    const input = config.SPLITTER_INPUT_TOPIC;
+    const mode = config.SPLITTER_MODE;
+    const topics = [{ topic: config.SPLITTER_DLQ_TOPIC, partitions: 1 }];
+    if (mode === 'hash') {
+      topics.push({ topic: config.SPLITTER_SUBSTREAMS_TOPIC, partitions: config.SPLITTER_SUBSTREAMS });
+    } else {
+      const named = new Set([...config.SPLITTER_RULES.rules.map((rule) => rule.topic), config.SPLITTER_DEFAULT_TOPIC]);
+      for (const topic of named) topics.push({ topic, partitions: config.SPLITTER_CLASSIFY_TOPIC_PARTITIONS });
+    }
+    const counts = await ensureTopics(clients, topics);
+    const actual = counts.get(config.SPLITTER_SUBSTREAMS_TOPIC);
+    if (mode === 'hash' && actual !== config.SPLITTER_SUBSTREAMS) {
+      // More partitions than N would leave some sub-streams without data or markers and break the
+      // agreement with Kafka's default partitioner: refuse, never route around it.
+      throw new ConvoyError(
+        SPLITTER_SUBSTREAMS_MISMATCH,
+        `topic ${config.SPLITTER_SUBSTREAMS_TOPIC} has ${actual} partitions but SPLITTER_SUBSTREAMS=${config.SPLITTER_SUBSTREAMS}: they must be equal`,
+        { context: { topic: config.SPLITTER_SUBSTREAMS_TOPIC, actual, configured: config.SPLITTER_SUBSTREAMS } },
+      );
+    }
+    health.setReady('topics', true, `${input} → ${topics.map((t) => t.topic).join(', ')}`);
+
+    const codec = createCodec({
+      registryUrl: config.SCHEMA_REGISTRY_URL,
+      ...(config.SCHEMA_REGISTRY_USERNAME !== undefined && config.SCHEMA_REGISTRY_PASSWORD !== undefined
+        ? { auth: { username: config.SCHEMA_REGISTRY_USERNAME, password: config.SCHEMA_REGISTRY_PASSWORD.reveal() } }
+        : {}),
+      maxValueBytes: config.SPLITTER_MAX_VALUE_BYTES,
+    });
+    const committedOffset = async (tp: TopicPartition): Promise<number | undefined> => {
+      const offsets = await fetchCommittedOffsets(clients, config.SPLITTER_GROUP_ID, tp.topic);
+      return offsets.get(tp.partition) ?? undefined;
+    };
+    const core = new SplitterHandler(splitterOptions(config, retryingDecoder(codec, logger)), committedOffset, counters);
+
+    const processor: PartitionProcessor = await runPartitionProcessor({
+      clients,
+      groupId: config.SPLITTER_GROUP_ID,
+      topics: [input],
+      transactionalIdPrefix: config.SPLITTER_TRANSACTIONAL_ID_PREFIX,
+      handler: {
+        async onAssigned(tp) {
+          await core.onAssigned(tp);
+          logger.info({ partition: `${tp.topic}/${tp.partition}`, lastSeq: core.partition(tp)?.lastSeq }, 'partition assigned');
+        },
+        async onRecords(tp, records: readonly ConvoyRecord[], out: ProcessorOutput, at) {
+          await core.onRecords(tp, records, out, at);
+          for (const record of records) m.latency.observe(Math.max(0, at - record.timestamp) / 1000);
+          sync();
+        },
+        onTick(tp, out, at) {
+          core.onTick(tp, out, at);
+          sync();
+        },
+        onRevoked(tp) {
+          core.onRevoked(tp);
+        },
+      },
+      commitMode: 'batch-end',
+      // Ticks at the marker interval: markers of a moved seq are at most one interval late.
+      tickIntervalMs: config.SPLITTER_MARKER_INTERVAL_MS,
+      maxBatchRecords: config.SPLITTER_MAX_BATCH_RECORDS,
+      onFatal: (error, tp) => {
+        logger.error({ err: error, partition: tp === undefined ? undefined : `${tp.topic}/${tp.partition}` }, 'splitter partition failed');
+        deps.onFatal?.(error);
+      },
+      logger,
+      metrics,
+      health,
+      clock: now,
+    });
+    // Last registered, first to run: stop fetching and finish the transaction in flight.
+    shutdown.register('stop-processor', () => processor.stop());
+    logger.info(
+      {
+        input,
+        mode,
+        substreams: mode === 'hash' ? `${config.SPLITTER_SUBSTREAMS_TOPIC} × ${config.SPLITTER_SUBSTREAMS}` : undefined,
+        rules: mode === 'classify' ? config.SPLITTER_RULES.name : undefined,
+        keySource: describeSource(config.SPLITTER_KEY_SOURCE),
+        eventTimeSource: describeSource(config.SPLITTER_EVENT_TIME_SOURCE),
+        epoch: config.SPLITTER_EPOCH,
+        group: config.SPLITTER_GROUP_ID,
+      },
+      'splitter started',
+    );
+  } catch (error) {
+    await shutdown.run('start failed');
+    throw error;
+  }
+
+  return {
+    port: http.port,
+    metrics,
+    shutdown,
+    counters,
+    async stop() {
+      await shutdown.run('stop');
+    },
+  };
+}
