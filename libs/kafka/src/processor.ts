@@ -85,6 +85,8 @@ export interface PartitionProcessorOptions {
   /** Attempts for a transaction that fails with a retriable error, with doubling backoff from 100 ms (cap 5 s). Default 8. */
   maxTransactionAttempts?: number;
   transactionTimeoutMs?: number;
+  /** Upper bound of one produce send inside a transaction; keep below the broker's message.max.bytes. Default 512 KiB. */
+  maxRequestBytes?: number;
   /** Consumer lag gauge refresh period. Default 10 s; 0 disables. */
   lagIntervalMs?: number;
   logger?: Logger;
@@ -147,6 +149,7 @@ export async function runPartitionProcessor(options: PartitionProcessorOptions):
   const tickIntervalMs = options.tickIntervalMs ?? 1000;
   const maxBatchRecords = Math.max(1, options.maxBatchRecords ?? 5000);
   const maxAttempts = Math.max(1, options.maxTransactionAttempts ?? 8);
+  const maxRequestBytes = options.maxRequestBytes ?? 512 * 1024;
   const compression = compressionType(options.compression ?? 'none');
   const metrics: ProcessorMetrics | undefined = options.metrics === undefined ? undefined : processorMetrics(options.metrics);
   const health = options.health;
@@ -241,7 +244,9 @@ export async function runPartitionProcessor(options: PartitionProcessorOptions):
       try {
         const producer = await producerFor(state);
         transaction = await producer.transaction();
-        if (records.length > 0) await transaction.sendBatch({ topicMessages: topicMessages(records), compression });
+        for (const chunk of chunksByBytes(records, maxRequestBytes)) {
+          await transaction.sendBatch({ topicMessages: topicMessages(chunk), compression });
+        }
         if (moves) {
           await transaction.sendOffsets({
             consumerGroupId: groupId,
@@ -455,4 +460,35 @@ export async function runPartitionProcessor(options: PartitionProcessorOptions):
       return stopped;
     },
   };
+}
+
+/**
+ * kafkajs writes everything one `send` holds for a partition as a single record batch, and the broker
+ * refuses a batch above its `message.max.bytes` (1 MiB by default) as MESSAGE_TOO_LARGE. So one
+ * transaction's output goes out in several sends, each of at most `maxBytes` (a lone larger record
+ * still gets a send of its own, and the broker then judges it alone).
+ */
+export function chunksByBytes(records: readonly OutgoingRecord[], maxBytes: number): OutgoingRecord[][] {
+  const chunks: OutgoingRecord[][] = [];
+  let current: OutgoingRecord[] = [];
+  let bytes = 0;
+  for (const record of records) {
+    const size = approximateRecordBytes(record);
+    if (current.length > 0 && bytes + size > maxBytes) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(record);
+    bytes += size;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+function approximateRecordBytes(record: OutgoingRecord): number {
+  const length = (x: Buffer | string | null | undefined) => (x == null ? 0 : typeof x === 'string' ? Buffer.byteLength(x) : x.length);
+  let size = 64 + length(record.key) + length(record.value);
+  for (const [name, value] of Object.entries(record.headers ?? {})) size += name.length + length(value) + 8;
+  return size;
 }

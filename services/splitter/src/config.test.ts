@@ -44,7 +44,7 @@ test('every bad variable is named in one CONFIG_INVALID message, with what it ac
         SPLITTER_EVENT_TIME_SOURCE: 'now',
         SPLITTER_RULES: '[{"when": {"order.amount": {"gte": 100}}, "topic": "fast"',
         SPLITTER_SUBSTREAMS: '0',
-        SPLITTER_MODE: 'round-robin',
+        SPLITTER_MODE: 'random',
         SPLITTER_MARKER_IDLE_INTERVAL_MS: '50',
       }),
     (error: Error & { code?: string }) => {
@@ -55,7 +55,7 @@ test('every bad variable is named in one CONFIG_INVALID message, with what it ac
       assert.ok(lines.includes('  - SPLITTER_EVENT_TIME_SOURCE="now" is not valid: expected timestamp, header:<name> or field:<dot.path>'));
       assert.ok(lines.some((l) => l.startsWith('  - SPLITTER_RULES="[{\\"when\\"') && l.includes('(not JSON: ')), error.message);
       assert.ok(lines.some((l) => l.startsWith('  - SPLITTER_SUBSTREAMS="0" is not valid')), error.message);
-      assert.ok(lines.some((l) => l.startsWith('  - SPLITTER_MODE="round-robin" is not valid')), error.message);
+      assert.ok(lines.some((l) => l.startsWith('  - SPLITTER_MODE="random" is not valid')), error.message);
       assert.ok(lines.includes('  - SPLITTER_MARKER_IDLE_INTERVAL_MS=50 is below SPLITTER_MARKER_INTERVAL_MS=200: expected at least the marker interval'));
       return true;
     },

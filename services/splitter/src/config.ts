@@ -38,7 +38,7 @@ export const splitterSchema = {
   SPLITTER_GROUP_ID: str().default('convoy-splitter'),
   /** Transactional ids are `<prefix>-<topic>-<partition>`: keep it stable across restarts, unique per splitter deployment. */
   SPLITTER_TRANSACTIONAL_ID_PREFIX: str().default('convoy-splitter'),
-  SPLITTER_MODE: oneOf(['hash', 'classify']).default('hash'),
+  SPLITTER_MODE: oneOf(['hash', 'round-robin', 'classify']).default('hash'),
   SPLITTER_SUBSTREAMS_TOPIC: topic().default('convoy.substreams'),
   SPLITTER_SUBSTREAMS: int({ min: 1, max: 10_000 }).default(4),
   SPLITTER_EPOCH: int({ min: 0 }).default(0),

@@ -140,7 +140,7 @@ export async function startService(config: SplitterConfig, deps: SplitterService
     const input = config.SPLITTER_INPUT_TOPIC;
     const mode = config.SPLITTER_MODE;
     const topics = [{ topic: config.SPLITTER_DLQ_TOPIC, partitions: 1 }];
-    if (mode === 'hash') {
+    if (mode !== 'classify') {
       topics.push({ topic: config.SPLITTER_SUBSTREAMS_TOPIC, partitions: config.SPLITTER_SUBSTREAMS });
     } else {
       const named = new Set([...config.SPLITTER_RULES.rules.map((rule) => rule.topic), config.SPLITTER_DEFAULT_TOPIC]);
@@ -148,7 +148,7 @@ export async function startService(config: SplitterConfig, deps: SplitterService
     }
     const counts = await ensureTopics(clients, topics);
     const actual = counts.get(config.SPLITTER_SUBSTREAMS_TOPIC);
-    if (mode === 'hash' && actual !== config.SPLITTER_SUBSTREAMS) {
+    if (mode !== 'classify' && actual !== config.SPLITTER_SUBSTREAMS) {
       // More partitions than N would leave some sub-streams without data or markers and break the
       // agreement with Kafka's default partitioner: refuse, never route around it.
       throw new ConvoyError(
@@ -214,7 +214,7 @@ export async function startService(config: SplitterConfig, deps: SplitterService
       {
         input,
         mode,
-        substreams: mode === 'hash' ? `${config.SPLITTER_SUBSTREAMS_TOPIC} × ${config.SPLITTER_SUBSTREAMS}` : undefined,
+        substreams: mode !== 'classify' ? `${config.SPLITTER_SUBSTREAMS_TOPIC} × ${config.SPLITTER_SUBSTREAMS}` : undefined,
         rules: mode === 'classify' ? config.SPLITTER_RULES.name : undefined,
         keySource: describeSource(config.SPLITTER_KEY_SOURCE),
         eventTimeSource: describeSource(config.SPLITTER_EVENT_TIME_SOURCE),

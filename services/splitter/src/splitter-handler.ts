@@ -37,7 +37,7 @@ export const SPLITTER_VALUE_TOO_LARGE = 'SPLITTER_VALUE_TOO_LARGE';
  */
 export type PayloadDecoder = (value: Buffer) => unknown;
 
-export type SplitterMode = 'hash' | 'classify';
+export type SplitterMode = 'hash' | 'round-robin' | 'classify';
 
 export interface SplitterOptions {
   readonly mode: SplitterMode;
@@ -141,20 +141,20 @@ export class SourcePartitionSplitter {
   async onRecords(records: readonly ConvoyRecord[], output: SplitterOutput, now: number): Promise<void> {
     for (const record of records) {
       await this.#split(record, output);
-      if (this.#options.mode === 'hash' && this.#sinceMarker >= this.#options.markerEveryEvents) this.#writeMarkers(output, now);
+      if (this.#options.mode !== 'classify' && this.#sinceMarker >= this.#options.markerEveryEvents) this.#writeMarkers(output, now);
     }
     if (this.#dueForInterval(now)) this.#writeMarkers(output, now);
   }
 
   onTick(output: SplitterOutput, now: number): void {
-    if (this.#dueForInterval(now) || (this.#options.mode === 'hash' && now - this.#lastMarkerAt >= this.#options.markerIdleIntervalMs)) {
+    if (this.#dueForInterval(now) || (this.#options.mode !== 'classify' && now - this.#lastMarkerAt >= this.#options.markerIdleIntervalMs)) {
       this.#writeMarkers(output, now);
     }
   }
 
   #dueForInterval(now: number): boolean {
     return (
-      this.#options.mode === 'hash' &&
+      this.#options.mode !== 'classify' &&
       this.#lastSeq !== undefined &&
       this.#lastSeq !== this.#lastMarkerSeq &&
       now - this.#lastMarkerAt >= this.#options.markerIntervalMs
@@ -214,7 +214,8 @@ export class SourcePartitionSplitter {
       this.#deadLetter(record, output, new ConvoyError(SPLITTER_MISSING_CUSTOMER_ID, `no customer ID at ${describeKeySource(options.keySource)}`));
       return;
     }
-    const substream = partitionForKey(customerId, options.substreams);
+    // round-robin exists only as a baseline for measuring what customer affinity is worth.
+    const substream = options.mode === 'round-robin' ? record.offset % options.substreams : partitionForKey(customerId, options.substreams);
     envelope.substream = substream;
     output.send({
       topic: options.substreamsTopic,
