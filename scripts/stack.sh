@@ -68,6 +68,18 @@ tail_logs() {
   done
 }
 
+# Starts "$@" in DIR, in its own session (so it outlives the shell that started it and is not hit
+# by signals sent to that shell's process group), with its pid in DIR/pid and output in DIR/stdout.log.
+# The pid is written by the process itself just before exec, so it is the JVM's pid, whether or not
+# setsid had to fork.
+detach() {
+  local dir="$1"; shift
+  rm -f "$dir/pid"
+  (cd "$dir" && setsid bash -c 'echo $$ > pid; exec "$@"' convoy-stack "$@" > stdout.log 2>&1 < /dev/null &)
+  for _ in $(seq 1 50); do [ -s "$dir/pid" ] && return 0; sleep 0.1; done
+  die "could not start $* (no pid file in $dir)"
+}
+
 start_kafka() {
   if pid_alive "$STATE/kafka/pid"; then log "kafka already running (pid $(cat "$STATE/kafka/pid"))"; return; fi
   port_open "$KAFKA_PORT" && die "port $KAFKA_PORT is taken by another process: set CONVOY_KAFKA_PORT"
@@ -84,9 +96,8 @@ start_kafka() {
   fi
   log "starting kafka on $BROKERS"
   # shellcheck disable=SC2086
-  setsid nohup java $KAFKA_HEAP -XX:+UseG1GC -Djava.awt.headless=true "${jvm[@]}" -cp "$cp" \
-    kafka.Kafka "$STATE/kafka/server.properties" > "$STATE/kafka/stdout.log" 2>&1 &
-  echo $! > "$STATE/kafka/pid"
+  detach "$STATE/kafka" java $KAFKA_HEAP -XX:+UseG1GC -Djava.awt.headless=true "${jvm[@]}" -cp "$cp" \
+    kafka.Kafka "$STATE/kafka/server.properties"
 }
 
 start_registry() {
@@ -100,10 +111,8 @@ start_registry() {
   log "starting Apicurio Registry $APICURIO_VERSION on http://127.0.0.1:$REGISTRY_PORT"
   # In-memory storage: schemas live as long as the process, which is what tests and demos want.
   # shellcheck disable=SC2086
-  (cd "$STATE/registry" && setsid nohup java $REGISTRY_HEAP -Dquarkus.http.host=127.0.0.1 \
-    -Dquarkus.http.port="$REGISTRY_PORT" -Dquarkus.log.level=WARN \
-    -jar "$jar" > "$STATE/registry/stdout.log" 2>&1 &
-    echo $! > "$STATE/registry/pid")
+  detach "$STATE/registry" java $REGISTRY_HEAP -Dquarkus.http.host=127.0.0.1 \
+    -Dquarkus.http.port="$REGISTRY_PORT" -Dquarkus.log.level=WARN -jar "$jar"
 }
 
 probe_kafka() {

@@ -16,7 +16,9 @@ trap stop_stack EXIT
 
 if [ -z "${KAFKA_BROKERS:-}" ]; then
   started_stack=1
-  eval "$(bash scripts/stack.sh up)"
+  # Assigned first: `eval "$(…)"` alone would hide a failed start from `set -e`.
+  stack_env="$(bash scripts/stack.sh up)"
+  eval "$stack_env"
 fi
 
 pnpm typecheck
