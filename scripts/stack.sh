@@ -75,7 +75,8 @@ tail_logs() {
 detach() {
   local dir="$1"; shift
   rm -f "$dir/pid"
-  (cd "$dir" && setsid bash -c 'echo $$ > pid; exec "$@"' convoy-stack "$@" > stdout.log 2>&1 < /dev/null &)
+  # Every fd of the whole subshell is redirected, so nothing keeps a caller's $(…) pipe open.
+  (cd "$dir" && exec setsid bash -c 'echo $$ > pid; exec "$@"' convoy-stack "$@") > "$dir/stdout.log" 2>&1 < /dev/null &
   for _ in $(seq 1 50); do [ -s "$dir/pid" ] && return 0; sleep 0.1; done
   die "could not start $* (no pid file in $dir)"
 }
