@@ -141,6 +141,7 @@ describe('connectionFields', () => {
       HTTP_HOST: '0.0.0.0',
       HTTP_PORT: 9464,
       LOG_LEVEL: 'info',
+      KAFKA_SESSION_TIMEOUT_MS: 10_000,
       SHUTDOWN_TIMEOUT_MS: 25_000,
     });
     assert.equal(config.SCHEMA_REGISTRY_URL, undefined);
