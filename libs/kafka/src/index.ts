@@ -21,3 +21,5 @@ export type { ConvoyKind, Envelope } from './envelope.ts';
 export { CONVOY_HEADER_PREFIX, CONVOY_KINDS, decodeEnvelope, encodeEnvelope, ENVELOPE_MALFORMED, HEADER, stripConvoyHeaders, withEnvelope } from './envelope.ts';
 export { deadLetterRecord, DLQ_HEADER, MAX_ERROR_MESSAGE_BYTES } from './dead-letter.ts';
 export { murmur2, partitionForKey } from './partitioner.ts';
+export type { ReadTailOptions } from './partition-reader.ts';
+export { KAFKA_READ_TIMEOUT, readPartitionTail } from './partition-reader.ts';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ConvoyRecord } from '@convoy/kafka';
-import { resumePointsFromTail, tailWindow } from './resume-point.ts';
+import { resumePointsFromTail } from './resume-point.ts';
 
 function out(offset: number, h: Record<string, string>): ConvoyRecord {
   const headers: ConvoyRecord['headers'] = {};
@@ -30,15 +30,5 @@ describe('resumePointsFromTail', () => {
 
   test('empty tail: nothing to resume', () => {
     assert.equal(resumePointsFromTail([]).size, 0);
-  });
-});
-
-describe('tailWindow', () => {
-  test('walks back from the end in windows, clipped at the log start', () => {
-    assert.deepEqual(tailWindow(0, 100, 30, 0), { from: 70, to: 100 });
-    assert.deepEqual(tailWindow(0, 100, 30, 3), { from: 0, to: 10 });
-    assert.equal(tailWindow(0, 100, 30, 4), undefined);
-    assert.deepEqual(tailWindow(95, 100, 30, 0), { from: 95, to: 100 });
-    assert.equal(tailWindow(5, 5, 30, 0), undefined, 'empty partition');
   });
 });

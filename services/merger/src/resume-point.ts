@@ -24,15 +24,3 @@ export function resumePointsFromTail(records: readonly ConvoyRecord[]): Map<stri
   }
   return points;
 }
-
-/**
- * The offset window `[from, to)` to read on step `step` (0, 1, …) when walking back from `end` (the
- * partition's high watermark) in windows of `window` records; undefined once the walk has passed
- * `start` (the log start offset). Transaction markers occupy offsets, so a window may hold fewer
- * data records than offsets — or none, which is why the walk continues.
- */
-export function tailWindow(start: number, end: number, window: number, step: number): { from: number; to: number } | undefined {
-  const to = end - step * window;
-  if (to <= start) return undefined;
-  return { from: Math.max(start, to - window), to };
-}
