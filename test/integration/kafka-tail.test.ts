@@ -8,7 +8,7 @@ import { testClients, testTopics } from './kafka-helpers.ts';
 
 test('readPartitionTail walks back window by window over transaction markers and never sees aborted records', async (t) => {
   const clients = testClients(t);
-  const { out } = await testTopics(t, clients, { out: 1 });
+  const out = (await testTopics(t, clients, { out: 1 })).out!;
   const kafka = new Kafka({ clientId: uniqueName('tail-writer'), brokers: testStack().brokers, logLevel: logLevel.NOTHING });
   const producer = kafka.producer({ transactionalId: uniqueName('tail-writer'), idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
