@@ -104,7 +104,7 @@ export async function startConvoy(t: TestContext | undefined, options: ConvoyOpt
   };
   t?.after(async () => {
     await convoy.stop();
-    await deleteTopics([...Object.values(topics), `${topics.ordered}.late`]).catch(() => undefined);
+    await deleteTopics([...Object.values(topics), `${topics.ordered}.late`, `${topics.substreams}.splitter-state`]).catch(() => undefined);
     await deleteGroups(groups).catch(() => undefined);
   });
   await Promise.all(all().map((p) => p.ready(90_000)));

@@ -9,11 +9,12 @@ const text = (headers: Record<string, Buffer | undefined>) =>
 test('encodes every field as UTF-8 decimal text', () => {
   const headers = encodeEnvelope({
     kind: 'data', seq: 42, prev: 40, source: { topic: 'convoy.input', partition: 3 },
-    eventTime: 1_700_000_000_123, substream: 5, epoch: 2, late: true,
+    eventTime: 1_700_000_000_123, substream: 5, epoch: 2, substreams: 4, epochStart: 39, late: true,
   });
   assert.deepEqual(text(headers), {
     'convoy-kind': 'data', 'convoy-seq': '42', 'convoy-prev': '40', 'convoy-source': 'convoy.input/3',
-    'convoy-event-time': '1700000000123', 'convoy-substream': '5', 'convoy-epoch': '2', 'convoy-late': 'true',
+    'convoy-event-time': '1700000000123', 'convoy-substream': '5', 'convoy-epoch': '2',
+    'convoy-substreams': '4', 'convoy-epoch-start': '39', 'convoy-late': 'true',
   });
 });
 
@@ -28,6 +29,7 @@ test('decode(encode(e)) = e for valid envelopes', () => {
       substream: fc.nat({ max: 1000 }),
       epoch: fc.nat({ max: 1000 }),
       substreams: fc.integer({ min: 1, max: 1000 }),
+      epochStart: fc.nat(),
       late: fc.constant(true),
     },
     { requiredKeys: ['kind', 'seq', 'source'] },
@@ -51,6 +53,8 @@ test('malformed convoy headers throw ENVELOPE_MALFORMED naming the header', () =
     [{ 'convoy-seq': '1' }, 'convoy-kind'],
     [{ 'convoy-kind': 'watermark' }, 'convoy-seq'],
     [{ 'convoy-kind': 'data', 'convoy-seq': '1', 'convoy-source': 't/0', 'convoy-late': 'yes' }, 'convoy-late'],
+    [{ 'convoy-kind': 'progress', 'convoy-seq': '1', 'convoy-source': 't/0', 'convoy-epoch-start': '-3' }, 'convoy-epoch-start'],
+    [{ 'convoy-kind': 'progress', 'convoy-seq': '1', 'convoy-source': 't/0', 'convoy-epoch-start': 'x' }, 'convoy-epoch-start'],
   ];
   for (const [raw, header] of cases) {
     const headers = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, Buffer.from(v)]));

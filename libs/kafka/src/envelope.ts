@@ -16,6 +16,7 @@ export const HEADER = {
   substream: 'convoy-substream',
   epoch: 'convoy-epoch',
   substreams: 'convoy-substreams',
+  epochStart: 'convoy-epoch-start',
   late: 'convoy-late',
 } as const;
 
@@ -36,6 +37,8 @@ export interface Envelope {
   substream?: number;
   epoch?: number;
   substreams?: number;
+  /** First seq the sub-streams of `epoch` govern (progress markers of an epoch that does not govern from the beginning). */
+  epochStart?: number;
   late?: boolean;
 }
 
@@ -91,6 +94,7 @@ export function encodeEnvelope(envelope: Envelope): Record<string, Buffer> {
   if (envelope.substream !== undefined) text[HEADER.substream] = checkInteger(HEADER.substream, envelope.substream, false);
   if (envelope.epoch !== undefined) text[HEADER.epoch] = checkInteger(HEADER.epoch, envelope.epoch, false);
   if (envelope.substreams !== undefined) text[HEADER.substreams] = checkInteger(HEADER.substreams, envelope.substreams, false);
+  if (envelope.epochStart !== undefined) text[HEADER.epochStart] = checkInteger(HEADER.epochStart, envelope.epochStart, false);
   if (envelope.late === true) text[HEADER.late] = 'true';
   const out: Record<string, Buffer> = {};
   for (const [name, value] of Object.entries(text)) out[name] = Buffer.from(value, 'utf8');
@@ -137,6 +141,8 @@ export function decodeEnvelope(headers: RecordHeaders): Envelope | undefined {
   if (epoch !== undefined) envelope.epoch = epoch;
   const substreams = integer(HEADER.substreams);
   if (substreams !== undefined) envelope.substreams = substreams;
+  const epochStart = integer(HEADER.epochStart);
+  if (epochStart !== undefined) envelope.epochStart = epochStart;
   const late = get(HEADER.late);
   if (late !== undefined) {
     if (late !== 'true' && late !== 'false') throw malformed(`${HEADER.late}=${JSON.stringify(late)} is not true or false`, HEADER.late, late);

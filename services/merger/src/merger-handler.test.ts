@@ -250,6 +250,66 @@ describe('PartitionMerger', () => {
     assert.deepEqual(sink.take(), [`${OUT}:3`]);
     assert.equal(merger.lastReleased(SOURCE), 9);
   });
+
+  test('rescale 2 → 4 at seq 6 as the splitter writes it: closing round of epoch 0, then epoch 1 with its start; a restart resumes in epoch 1', () => {
+    const { merger, sink, log, suspected } = setup();
+    const e1 = (extra: Record<string, string | number> = {}) => ({ 'convoy-epoch': 1, 'convoy-epoch-start': 6, ...extra });
+    const d1 = (seq: number) => log.data(seq, seq % 4, { extra: { 'convoy-epoch': '1' } });
+    // Epoch 0 (sub = seq % 2): 0..4 arrive, 5 is filtered. Epoch 1 (sub = seq % 4) starts at 6.
+    merger.onRecords([log.data(0, 0), log.data(1, 1), log.data(2, 0), log.data(3, 1), log.data(4, 0)], 10, sink);
+    assert.deepEqual(sink.take(), [`${OUT}:0`, `${OUT}:1`, `${OUT}:2`, `${OUT}:3`, `${OUT}:4`]);
+    // New-epoch data and markers overtake the old sub-streams' closing round: they prove nothing below 6.
+    merger.onRecords([d1(6), log.marker(6, 2, 4, e1()), d1(7), log.marker(7, 3, 4, e1()), log.marker(5, 0, 2)], 20, sink);
+    assert.deepEqual(sink.take(), []);
+    assert.equal(merger.safeCommitOffset(), 5, 'seq 6 is held: the commit stays below its input offset');
+    // The last closing marker completes epoch 0: 5 was dropped, 6 and 7 follow at once.
+    merger.onRecords([log.marker(5, 1, 2)], 30, sink);
+    assert.deepEqual(sink.take(), [`${OUT}:6`, `${OUT}:7`]);
+    // Epoch 1 alone now: 9 is filtered, its markers resolve it.
+    merger.onRecords([d1(8), d1(10), d1(11), ...[0, 1, 2, 3].map((sub) => log.marker(11, sub, 4, e1()))], 40, sink);
+    assert.deepEqual(sink.take(), [`${OUT}:8`, `${OUT}:10`, `${OUT}:11`]);
+    // A late epoch-0 marker (the splitter re-announces the closing round after its restarts) is ignored.
+    merger.onRecords([log.marker(5, 0, 2)], 50, sink);
+    assert.deepEqual(sink.take(), []);
+    assert.equal(merger.counters.gapsByTimeout, 0);
+    assert.equal(merger.counters.gapsByMarker, 2);
+    assert.equal(merger.counters.deadLettered, 0);
+    assert.deepEqual(suspected, []);
+    assert.equal(merger.safeCommitOffset(), log.records.length);
+
+    // Restart: resume from the output tail (11); the input is re-read from the committed offset on.
+    const restarted = setup();
+    restarted.merger.resume(SOURCE, 11);
+    const more = restarted.log;
+    const m1 = (seq: number) => more.data(seq, seq % 4, { extra: { 'convoy-epoch': '1' } });
+    // Half of the re-announced closing round lies before the committed offset: the other half proves
+    // nothing beyond the resume point and must not make epoch 0 block epoch 1.
+    restarted.merger.onRecords([more.marker(5, 1, 2), m1(12), m1(14), more.marker(11, 0, 4, e1())], 60, restarted.sink);
+    assert.deepEqual(restarted.sink.take(), [`${OUT}:12`]);
+    assert.equal(restarted.merger.counters.markersBelowResume, 2, 'the closing marker and the first epoch-1 marker at the resume point');
+    restarted.merger.onRecords([1, 2, 3].map((sub) => more.marker(14, sub, 4, e1())), 70, restarted.sink);
+    assert.deepEqual(restarted.sink.take(), []);
+    restarted.merger.onRecords([more.marker(14, 0, 4, e1())], 80, restarted.sink);
+    assert.deepEqual(restarted.sink.take(), [`${OUT}:14`]);
+    assert.equal(restarted.merger.counters.gapsByTimeout, 0);
+    assert.equal(restarted.merger.counters.deadLettered, 0);
+  });
+
+  test('rescale 4 → 2: markers of epoch 2 start a later epoch after epoch 1; a later epoch without its start is dead-lettered', () => {
+    const { merger, sink, log } = setup();
+    const e1 = { 'convoy-epoch': 1, 'convoy-epoch-start': 3 };
+    const e2 = { 'convoy-epoch': 2, 'convoy-epoch-start': 5 };
+    merger.onRecords([log.data(0, 0), log.data(1, 1), log.data(2, 0)], 0, sink);
+    merger.onRecords([log.data(3, 3, { extra: { 'convoy-epoch': '1' } }), log.data(6, 0, { extra: { 'convoy-epoch': '2' } })], 0, sink);
+    assert.deepEqual(sink.take(), [`${OUT}:0`, `${OUT}:1`, `${OUT}:2`, `${OUT}:3`]);
+    // Epoch 2's markers say 5..6 are done; 4 (filtered in epoch 1) stays open until epoch 1 closes.
+    merger.onRecords([log.marker(6, 0, 2, e2), log.marker(6, 1, 2, e2), log.marker(6, 0, 2, { 'convoy-epoch': 3 })], 0, sink);
+    assert.deepEqual(sink.take(), [`${DLQ}:MERGER_INVALID_MARKER`]);
+    merger.onRecords([0, 1, 2, 3].map((sub) => log.marker(4, sub, 4, e1)), 0, sink);
+    assert.deepEqual(sink.take(), [`${OUT}:6`]);
+    assert.equal(merger.lastReleased(SOURCE), 6);
+    assert.equal(merger.counters.gapsByTimeout, 0);
+  });
 });
 
 /**

@@ -18,8 +18,8 @@ import {
   type SuspectedDropCause,
 } from '@convoy/ordering';
 
-/** Not (yet) in the wire contract: the first seq of a later routing epoch, needed by `ConvoyMerge` for epoch > 0. */
-export const EPOCH_START_HEADER = 'convoy-epoch-start';
+/** The first seq of a later routing epoch (docs/wire-contract.md, "Rescaling"); decoded by `decodeEnvelope` as `epochStart`. */
+export const EPOCH_START_HEADER = HEADER.epochStart;
 /** Why a record went to the late topic. */
 export const LATE_REASON_HEADER = 'convoy-late-reason';
 
@@ -67,6 +67,11 @@ export interface MergerCounters {
   dataIn: number;
   fillersIn: number;
   markersIn: number;
+  /**
+   * Of `markersIn`: markers of an epoch not yet seen since a resume, proving nothing beyond the
+   * resume point (e.g. a re-announced closing round of a rescaled-away epoch): ignored, see `resume`.
+   */
+  markersBelowResume: number;
   watermarksIgnored: number;
   deadLettered: number;
   released: number;
@@ -124,11 +129,14 @@ export class PartitionMerger {
   readonly #observer: MergerObserver;
   readonly #merge: ConvoyMerge<HeldData>;
   readonly #sources = new Set<string>();
+  /** Sources seeded by `resume`, with the epochs whose markers were applied since. */
+  readonly #resumedEpochs = new Map<string, Set<number>>();
   readonly #counters: MergerCounters = {
     recordsIn: 0,
     dataIn: 0,
     fillersIn: 0,
     markersIn: 0,
+    markersBelowResume: 0,
     watermarksIgnored: 0,
     deadLettered: 0,
     released: 0,
@@ -218,10 +226,17 @@ export class PartitionMerger {
   /**
    * Seeds `source` (`<topic>/<partition>`) with the last seq already written to the output before
    * this assignment: replays at or below it are duplicates. Call before the first record.
+   *
+   * After a resume, a marker of an epoch not yet seen whose `upTo` is at or below the last released
+   * seq is ignored (counted in `markersBelowResume`): it proves nothing new, and defining its epoch
+   * would be harmful when the epoch lies wholly below the resume point (a rescaled-away epoch whose
+   * closing round was consumed before the committed offset): the merge would wait for the rest of
+   * that round forever, and every later gap would end by the timeout.
    */
   resume(source: string, lastReleasedSeq: number): void {
     this.#merge.resume(source, lastReleasedSeq);
     this.#sources.add(source);
+    this.#resumedEpochs.set(source, new Set());
   }
 
   /** Offers a batch of input records (in offset order) and writes what becomes releasable to `sink`. */
@@ -334,18 +349,27 @@ export class PartitionMerger {
         return 'done';
       }
       case 'progress': {
-        const marker = markerOf(envelope, record.headers);
+        const marker = markerOf(envelope);
         if (marker instanceof ConvoyError) {
           this.#deadLetter(record, marker);
           return 'done';
         }
         this.#sources.add(sourceId);
+        const resumedEpochs = this.#resumedEpochs.get(sourceId);
+        const epoch = marker.epoch ?? 0;
+        if (resumedEpochs !== undefined && !resumedEpochs.has(epoch) && marker.upTo <= (this.#merge.lastReleased(sourceId) ?? Number.NEGATIVE_INFINITY)) {
+          this.#counters.recordsIn++;
+          this.#counters.markersIn++;
+          this.#counters.markersBelowResume++;
+          return 'done';
+        }
         try {
           this.#merge.onProgress(sourceId, marker);
         } catch (error) {
           this.#deadLetter(record, new ConvoyError(MERGER_INVALID_MARKER, (error as Error).message, { cause: error }));
           return 'done';
         }
+        resumedEpochs?.add(epoch);
         this.#counters.recordsIn++;
         this.#counters.markersIn++;
         return 'done';
@@ -385,7 +409,7 @@ export class PartitionMerger {
   }
 }
 
-function markerOf(envelope: Envelope, headers: RecordHeaders): ProgressMarker | ConvoyError {
+function markerOf(envelope: Envelope): ProgressMarker | ConvoyError {
   if (envelope.substream === undefined) return new ConvoyError(MERGER_INVALID_MARKER, `a progress marker needs ${HEADER.substream}`);
   if (envelope.substreams === undefined) return new ConvoyError(MERGER_INVALID_MARKER, `a progress marker needs ${HEADER.substreams}`);
   const marker: { subStream: number; upTo: number; epoch: number; subStreams: number; epochStart?: number } = {
@@ -394,14 +418,7 @@ function markerOf(envelope: Envelope, headers: RecordHeaders): ProgressMarker | 
     epoch: envelope.epoch ?? 0,
     subStreams: envelope.substreams,
   };
-  const startText = headers[EPOCH_START_HEADER]?.toString('utf8');
-  if (startText !== undefined) {
-    const start = Number(startText);
-    if (!/^(0|[1-9][0-9]*)$/.test(startText) || !Number.isSafeInteger(start)) {
-      return new ConvoyError(MERGER_INVALID_MARKER, `${EPOCH_START_HEADER}=${JSON.stringify(startText)} is not a non-negative decimal integer`);
-    }
-    marker.epochStart = start;
-  }
+  if (envelope.epochStart !== undefined) marker.epochStart = envelope.epochStart;
   return marker;
 }
 

@@ -41,7 +41,9 @@ export const splitterSchema = {
   SPLITTER_MODE: oneOf(['hash', 'round-robin', 'classify']).default('hash'),
   SPLITTER_SUBSTREAMS_TOPIC: topic().default('convoy.substreams'),
   SPLITTER_SUBSTREAMS: int({ min: 1, max: 10_000 }).default(4),
+  /** Epoch of a source partition without stored routing state (later epochs are started by the splitter itself). */
   SPLITTER_EPOCH: int({ min: 0 }).default(0),
+  SPLITTER_STATE_TOPIC: topic().optional().describe('a topic name for the routing state (default <SPLITTER_SUBSTREAMS_TOPIC>.splitter-state)'),
   SPLITTER_DLQ_TOPIC: topic().default('convoy.dlq'),
   SPLITTER_KEY_SOURCE: keySource,
   SPLITTER_EVENT_TIME_SOURCE: eventTimeSource,
@@ -64,6 +66,11 @@ export const splitterSchema = {
 };
 
 export type SplitterConfig = ReturnType<typeof loadSplitterConfig>;
+
+/** The routing-state topic: SPLITTER_STATE_TOPIC, or `<substreams topic>.splitter-state`. */
+export function stateTopicOf(config: Pick<SplitterConfig, 'SPLITTER_STATE_TOPIC' | 'SPLITTER_SUBSTREAMS_TOPIC'>): string {
+  return config.SPLITTER_STATE_TOPIC ?? `${config.SPLITTER_SUBSTREAMS_TOPIC}.splitter-state`;
+}
 
 /** Parses the environment once; throws `CONFIG_INVALID` naming every bad variable. */
 export const loadSplitterConfig = (env: Readonly<Record<string, string | undefined>> = process.env) => loadConfig(splitterSchema, env);

@@ -5,6 +5,9 @@ import {
   createKafkaClients,
   ensureTopics,
   fetchCommittedOffsets,
+  fetchEndOffsets,
+  readPartitionTail,
+  type KafkaClients,
   runPartitionProcessor,
   type ConvoyRecord,
   type PartitionProcessor,
@@ -14,11 +17,13 @@ import {
 import { createShutdown, type Shutdown } from '@convoy/lifecycle';
 import type { Logger } from '@convoy/logging';
 import { createHealth, createMetrics, startHttpServer, type Metrics } from '@convoy/telemetry';
-import type { SplitterConfig } from './config.ts';
+import { stateTopicOf, type SplitterConfig } from './config.ts';
+import { latestState, type RoutingState } from './routing-state.ts';
 import { describeSource } from './sources.ts';
 import { createCounters, SplitterHandler, type PayloadDecoder, type SplitterCounters, type SplitterOptions } from './splitter-handler.ts';
 
 export const SPLITTER_SUBSTREAMS_MISMATCH = 'SPLITTER_SUBSTREAMS_MISMATCH';
+export const SPLITTER_INPUT_TOPIC_MISSING = 'SPLITTER_INPUT_TOPIC_MISSING';
 
 export interface SplitterServiceDeps {
   logger: Logger;
@@ -42,6 +47,7 @@ export function splitterOptions(config: SplitterConfig, decode: PayloadDecoder):
     substreamsTopic: config.SPLITTER_SUBSTREAMS_TOPIC,
     substreams: config.SPLITTER_SUBSTREAMS,
     epoch: config.SPLITTER_EPOCH,
+    ...(config.SPLITTER_MODE === 'classify' ? {} : { stateTopic: stateTopicOf(config) }),
     dlqTopic: config.SPLITTER_DLQ_TOPIC,
     keySource: config.SPLITTER_KEY_SOURCE,
     eventTimeSource: config.SPLITTER_EVENT_TIME_SOURCE,
@@ -81,6 +87,9 @@ function splitterMetrics(metrics: Metrics) {
     markers: metrics.counter({ name: 'markers_written_total', help: 'Progress markers written (one per sub-stream partition per emission)' }),
     deadLettered: metrics.counter({ name: 'dead_lettered_total', help: 'Input records sent to the dead-letter topic, by error code', labelNames: ['code'] }),
     stripped: metrics.counter({ name: 'stripped_headers_total', help: 'Incoming convoy-* headers removed (input headers are never trusted)' }),
+    closingMarkers: metrics.counter({ name: 'closing_markers_written_total', help: 'Of markers_written_total: closing markers of a replaced routing epoch' }),
+    epochSwitches: metrics.counter({ name: 'epoch_switches_total', help: 'Routing epochs started because the sub-stream count changed' }),
+    stateRecords: metrics.counter({ name: 'state_records_written_total', help: 'Routing state records written to the state topic' }),
     eventTimeFallbacks: metrics.counter({ name: 'event_time_fallbacks_total', help: 'Records whose configured event-time source was unreadable; stamped with the record timestamp' }),
     latency: metrics.histogram({
       name: 'processing_latency_seconds',
@@ -92,13 +101,19 @@ function splitterMetrics(metrics: Metrics) {
 
 /** Pushes the growth of the handler's counters since the last call into the Prometheus series. */
 function counterSync(m: ReturnType<typeof splitterMetrics>, counters: SplitterCounters) {
-  const last = { eventsIn: 0, markersWritten: 0, strippedHeaders: 0, eventTimeFallbacks: 0, eventsOut: new Map<string, number>(), deadLettered: new Map<string, number>() };
+  const last = { eventsIn: 0, markersWritten: 0, closingMarkersWritten: 0, epochSwitches: 0, stateRecordsWritten: 0, strippedHeaders: 0, eventTimeFallbacks: 0, eventsOut: new Map<string, number>(), deadLettered: new Map<string, number>() };
   const inc = (counter: { inc(value: number): void }, value: number) => {
     if (value > 0) counter.inc(value);
   };
   return (): void => {
     inc(m.eventsIn, counters.eventsIn - last.eventsIn);
     inc(m.markers, counters.markersWritten - last.markersWritten);
+    inc(m.closingMarkers, counters.closingMarkersWritten - last.closingMarkersWritten);
+    inc(m.epochSwitches, counters.epochSwitches - last.epochSwitches);
+    inc(m.stateRecords, counters.stateRecordsWritten - last.stateRecordsWritten);
+    last.closingMarkersWritten = counters.closingMarkersWritten;
+    last.epochSwitches = counters.epochSwitches;
+    last.stateRecordsWritten = counters.stateRecordsWritten;
     inc(m.stripped, counters.strippedHeaders - last.strippedHeaders);
     inc(m.eventTimeFallbacks, counters.eventTimeFallbacks - last.eventTimeFallbacks);
     for (const [topic, n] of counters.eventsOut) inc(m.eventsOut.labels(topic), n - (last.eventsOut.get(topic) ?? 0));
@@ -112,9 +127,30 @@ function counterSync(m: ReturnType<typeof splitterMetrics>, counters: SplitterCo
   };
 }
 
+/** Partition count of the input topic; waits for it to exist (users or their deployment create it). */
+async function waitForInput(clients: KafkaClients, topic: string, logger: Logger, waitMs = 60_000): Promise<number> {
+  const deadline = Date.now() + waitMs;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const ends = await fetchEndOffsets(clients, topic);
+      if (ends.size > 0) return ends.size;
+    } catch (error) {
+      if (Date.now() > deadline) {
+        throw new ConvoyError(SPLITTER_INPUT_TOPIC_MISSING, `input topic ${topic} does not exist; create it or set SPLITTER_INPUT_TOPIC`, {
+          retriable: true,
+          cause: error,
+          context: { topic },
+        });
+      }
+      if (attempt === 0) logger.info({ topic }, 'waiting for the input topic');
+    }
+    await sleep(500);
+  }
+}
+
 /**
- * Starts the splitter: HTTP (metrics, health) → Kafka clients → topics (sub-streams with exactly
- * N partitions, dead letters, classification topics) → partition processor running a
+ * Starts the splitter: HTTP (metrics, health) → Kafka clients → topics (sub-streams with at least
+ * N partitions, the compacted routing-state topic, dead letters, classification topics) → partition processor running a
  * `SplitterHandler`. Each unit of work (batch or tick) of a source partition commits its data
  * records, dead letters, markers and input offset in one transaction (transactional id per input
  * partition), so a `kill -9` neither loses nor duplicates anything under read_committed.
@@ -139,21 +175,24 @@ export async function startService(config: SplitterConfig, deps: SplitterService
 
     const input = config.SPLITTER_INPUT_TOPIC;
     const mode = config.SPLITTER_MODE;
-    const topics = [{ topic: config.SPLITTER_DLQ_TOPIC, partitions: 1 }];
+    const stateTopic = stateTopicOf(config);
+    const topics: { topic: string; partitions: number; configs?: Record<string, string> }[] = [{ topic: config.SPLITTER_DLQ_TOPIC, partitions: 1 }];
     if (mode !== 'classify') {
       topics.push({ topic: config.SPLITTER_SUBSTREAMS_TOPIC, partitions: config.SPLITTER_SUBSTREAMS });
+      // Partition p holds source p's routing state; compaction keeps the latest per source.
+      const inputPartitions = await waitForInput(clients, input, logger);
+      topics.push({ topic: stateTopic, partitions: inputPartitions, configs: { 'cleanup.policy': 'compact' } });
     } else {
       const named = new Set([...config.SPLITTER_RULES.rules.map((rule) => rule.topic), config.SPLITTER_DEFAULT_TOPIC]);
       for (const topic of named) topics.push({ topic, partitions: config.SPLITTER_CLASSIFY_TOPIC_PARTITIONS });
     }
     const counts = await ensureTopics(clients, topics);
     const actual = counts.get(config.SPLITTER_SUBSTREAMS_TOPIC);
-    if (mode !== 'classify' && actual !== config.SPLITTER_SUBSTREAMS) {
-      // More partitions than N would leave some sub-streams without data or markers and break the
-      // agreement with Kafka's default partitioner: refuse, never route around it.
+    if (mode !== 'classify' && (actual === undefined || actual < config.SPLITTER_SUBSTREAMS)) {
+      // Partitions beyond N are allowed: after a scale-down they only drain the old epoch.
       throw new ConvoyError(
         SPLITTER_SUBSTREAMS_MISMATCH,
-        `topic ${config.SPLITTER_SUBSTREAMS_TOPIC} has ${actual} partitions but SPLITTER_SUBSTREAMS=${config.SPLITTER_SUBSTREAMS}: they must be equal`,
+        `topic ${config.SPLITTER_SUBSTREAMS_TOPIC} has ${actual} partitions but SPLITTER_SUBSTREAMS=${config.SPLITTER_SUBSTREAMS}: add partitions first (kafka-topics --alter --partitions ${config.SPLITTER_SUBSTREAMS})`,
         { context: { topic: config.SPLITTER_SUBSTREAMS_TOPIC, actual, configured: config.SPLITTER_SUBSTREAMS } },
       );
     }
@@ -170,7 +209,17 @@ export async function startService(config: SplitterConfig, deps: SplitterService
       const offsets = await fetchCommittedOffsets(clients, config.SPLITTER_GROUP_ID, tp.topic);
       return offsets.get(tp.partition) ?? undefined;
     };
-    const core = new SplitterHandler(splitterOptions(config, retryingDecoder(codec, logger)), committedOffset, counters);
+    const routingState = async (tp: TopicPartition): Promise<RoutingState | undefined> => {
+      const source = { topic: tp.topic, partition: tp.partition };
+      const records = await readPartitionTail(clients, {
+        topic: stateTopic,
+        partition: tp.partition,
+        window: 64,
+        enough: (window) => latestState(window, source) !== undefined,
+      });
+      return latestState(records, source);
+    };
+    const core = new SplitterHandler(splitterOptions(config, retryingDecoder(codec, logger)), committedOffset, counters, routingState);
 
     const processor: PartitionProcessor = await runPartitionProcessor({
       clients,
@@ -180,7 +229,8 @@ export async function startService(config: SplitterConfig, deps: SplitterService
       handler: {
         async onAssigned(tp) {
           await core.onAssigned(tp);
-          logger.info({ partition: `${tp.topic}/${tp.partition}`, lastSeq: core.partition(tp)?.lastSeq }, 'partition assigned');
+          const splitter = core.partition(tp);
+          logger.info({ partition: `${tp.topic}/${tp.partition}`, lastSeq: splitter?.lastSeq, routing: mode === 'classify' ? undefined : splitter?.routing }, 'partition assigned');
         },
         async onRecords(tp, records: readonly ConvoyRecord[], out: ProcessorOutput, at) {
           await core.onRecords(tp, records, out, at);

@@ -19,6 +19,7 @@ import {
   type TopicPartition,
 } from '@convoy/kafka';
 import { classify, type RuleSet } from './classify.ts';
+import { stateRecord, type RoutingEpoch, type RoutingState } from './routing-state.ts';
 import {
   customerIdFromValue,
   eventTimeFromValue,
@@ -44,7 +45,14 @@ export interface SplitterOptions {
   /** Hash mode: the sub-stream topic, whose partition count must equal `substreams`. */
   readonly substreamsTopic: string;
   readonly substreams: number;
+  /** Epoch of a source partition without stored routing state. */
   readonly epoch: number;
+  /**
+   * Hash and round-robin modes: the compacted topic holding each source partition's routing state
+   * (partition = source partition). Set: the sub-stream count may change between incarnations
+   * (rescaling, see `SourcePartitionSplitter`). Unset: `epoch` and `substreams` are used as they are.
+   */
+  readonly stateTopic?: string;
   readonly dlqTopic: string;
   readonly keySource: KeySource;
   readonly eventTimeSource: EventTimeSource;
@@ -73,6 +81,12 @@ export interface SplitterCounters {
   /** Data records written, by destination topic. */
   readonly eventsOut: Map<string, number>;
   markersWritten: number;
+  /** Of `markersWritten`: closing markers of a replaced epoch (at the switch, and re-announced after each assignment). */
+  closingMarkersWritten: number;
+  /** Routing epochs started (sub-stream count changes), over all partitions. */
+  epochSwitches: number;
+  /** Routing state records written. */
+  stateRecordsWritten: number;
   /** Dead-lettered records, by error code. */
   readonly deadLettered: Map<string, number>;
   strippedHeaders: number;
@@ -81,7 +95,17 @@ export interface SplitterCounters {
 }
 
 export function createCounters(): SplitterCounters {
-  return { eventsIn: 0, eventsOut: new Map(), markersWritten: 0, deadLettered: new Map(), strippedHeaders: 0, eventTimeFallbacks: 0 };
+  return {
+    eventsIn: 0,
+    eventsOut: new Map(),
+    markersWritten: 0,
+    closingMarkersWritten: 0,
+    epochSwitches: 0,
+    stateRecordsWritten: 0,
+    deadLettered: new Map(),
+    strippedHeaders: 0,
+    eventTimeFallbacks: 0,
+  };
 }
 
 function increment(map: Map<string, number>, key: string): void {
@@ -110,6 +134,18 @@ const NO_PAYLOAD = Symbol('no payload');
  *   every sub-stream partition whenever `markerEveryEvents` records have been processed since the
  *   last markers, at the end of a call or on a tick once `markerIntervalMs` has passed with S moved,
  *   and on a tick every `markerIdleIntervalMs` even when S did not move.
+ * - Rescaling (`stateTopic` set, hash and round-robin modes): the partition routes with its stored
+ *   routing state (epoch e, start, N sub-streams). When the configured count M differs, epoch e+1
+ *   begins at B = the first seq this instance processes (the committed offset): at the start of the
+ *   first unit of work, before any data of epoch e+1, it writes a closing round of epoch e (a marker
+ *   "up to B − 1" into each of the N old sub-streams), then the new state record; records from B on
+ *   go to `murmur2 mod M` with epoch e+1, and every marker of epoch e+1 carries `epochStart` B. All
+ *   of it is in the unit's transaction, so a crash before its commit leaves the old state and the
+ *   same B for the next incarnation. An epoch always owns at least one seq: if nothing was processed
+ *   since the current epoch began (B ≤ its start), the switch waits for the first unit after one
+ *   record. Without stored state the configured epoch and count are stored at the first unit.
+ *   After every assignment the closing round of the replaced epoch is re-announced once (markers
+ *   are idempotent; it recovers a round cut off by a crash of a downstream stage).
  */
 export class SourcePartitionSplitter {
   readonly source: TopicPartition;
@@ -123,14 +159,38 @@ export class SourcePartitionSplitter {
   #lastMarkerSeq = Number.NEGATIVE_INFINITY;
   #lastMarkerAt = Number.NEGATIVE_INFINITY;
   #sinceMarker = 0;
+  #current: RoutingEpoch;
+  #previous: RoutingEpoch | undefined;
+  /** Routing-state work due at the start of the next unit of work. */
+  #due: 'nothing' | 'store-initial' | 'announce-closing' | 'switch';
 
-  /** `committedOffset` is the group's committed offset for the partition at assignment, when there is one. */
-  constructor(options: SplitterOptions, source: TopicPartition, committedOffset: number | undefined, counters: SplitterCounters) {
+  /**
+   * `committedOffset` is the group's committed offset for the partition at assignment, when there is
+   * one; `stored` its routing state read from `options.stateTopic` (undefined: none stored).
+   */
+  constructor(options: SplitterOptions, source: TopicPartition, committedOffset: number | undefined, counters: SplitterCounters, stored?: RoutingState) {
     this.#options = options;
     this.source = source;
     this.#counters = counters;
     this.#lastSeq = committedOffset === undefined ? undefined : committedOffset - 1;
     this.#needsPayload = options.mode === 'classify' || options.keySource.kind === 'field' || options.eventTimeSource.kind === 'field';
+    const configured: RoutingEpoch = { epoch: options.epoch, substreams: options.substreams };
+    if (options.stateTopic === undefined || options.mode === 'classify') {
+      this.#current = configured;
+      this.#due = 'nothing';
+    } else if (stored === undefined) {
+      this.#current = configured;
+      this.#due = 'store-initial';
+    } else {
+      this.#current = stored.current;
+      this.#previous = stored.previous;
+      this.#due = stored.current.substreams !== options.substreams ? 'switch' : stored.previous !== undefined ? 'announce-closing' : 'nothing';
+    }
+  }
+
+  /** The epoch records are routed with now, and the one it replaced. */
+  get routing(): RoutingState {
+    return this.#previous === undefined ? { current: this.#current } : { current: this.#current, previous: this.#previous };
   }
 
   /** Offset of the last record processed (S of the next marker), or undefined before any. */
@@ -139,6 +199,7 @@ export class SourcePartitionSplitter {
   }
 
   async onRecords(records: readonly ConvoyRecord[], output: SplitterOutput, now: number): Promise<void> {
+    this.#beginUnit(output, now, records[0]?.offset);
     for (const record of records) {
       await this.#split(record, output);
       if (this.#options.mode !== 'classify' && this.#sinceMarker >= this.#options.markerEveryEvents) this.#writeMarkers(output, now);
@@ -147,9 +208,71 @@ export class SourcePartitionSplitter {
   }
 
   onTick(output: SplitterOutput, now: number): void {
+    this.#beginUnit(output, now, undefined);
     if (this.#dueForInterval(now) || (this.#options.mode !== 'classify' && now - this.#lastMarkerAt >= this.#options.markerIdleIntervalMs)) {
       this.#writeMarkers(output, now);
     }
+  }
+
+  /** Routing-state work, before any record of the unit: storing, re-announcing or switching the epoch. */
+  #beginUnit(output: SplitterOutput, now: number, firstOffset: number | undefined): void {
+    const stateTopic = this.#options.stateTopic as string;
+    switch (this.#due) {
+      case 'nothing':
+        return;
+      case 'store-initial':
+        this.#storeState(output, stateTopic, now);
+        break;
+      case 'announce-closing': {
+        const previous = this.#previous as RoutingEpoch;
+        this.#closingRound(output, previous, (this.#current.start as number) - 1, now);
+        break;
+      }
+      case 'switch': {
+        const boundary = this.#lastSeq !== undefined ? this.#lastSeq + 1 : firstOffset;
+        if (boundary === undefined) return;
+        // The current epoch must own at least one seq: two epochs never share a start.
+        if (this.#current.start !== undefined && boundary <= this.#current.start) return;
+        this.#closingRound(output, this.#current, boundary - 1, now);
+        this.#previous = this.#current;
+        this.#current = { epoch: this.#current.epoch + 1, start: boundary, substreams: this.#options.substreams };
+        this.#storeState(output, stateTopic, now);
+        this.#counters.epochSwitches++;
+        // Announce the new epoch on the next tick.
+        this.#lastMarkerAt = Number.NEGATIVE_INFINITY;
+        break;
+      }
+    }
+    this.#due = 'nothing';
+  }
+
+  #storeState(output: SplitterOutput, stateTopic: string, now: number): void {
+    output.send(stateRecord(stateTopic, this.source, this.routing, now));
+    this.#counters.stateRecordsWritten++;
+  }
+
+  /** "Every record of this source up to `upTo` routed in `epoch` was written": one marker per sub-stream of that epoch. */
+  #closingRound(output: SplitterOutput, epoch: RoutingEpoch, upTo: number, now: number): void {
+    if (upTo < 0) return;
+    this.#markerRound(output, epoch, upTo, now);
+    this.#counters.closingMarkersWritten += epoch.substreams;
+  }
+
+  #markerRound(output: SplitterOutput, routing: RoutingEpoch, seq: number, now: number): void {
+    const { substreams, epoch } = routing;
+    for (let substream = 0; substream < substreams; substream++) {
+      const envelope: Envelope = { kind: 'progress', seq, source: this.source, substream, epoch, substreams };
+      if (routing.start !== undefined) envelope.epochStart = routing.start;
+      output.send({
+        topic: this.#options.substreamsTopic,
+        partition: substream,
+        key: null,
+        value: null,
+        headers: encodeEnvelope(envelope),
+        timestamp: now,
+      });
+    }
+    this.#counters.markersWritten += substreams;
   }
 
   #dueForInterval(now: number): boolean {
@@ -199,7 +322,7 @@ export class SourcePartitionSplitter {
       }
     }
 
-    const envelope: Envelope = { kind: 'data', seq: record.offset, source: this.source, eventTime: this.#eventTime(record, payload), epoch: options.epoch };
+    const envelope: Envelope = { kind: 'data', seq: record.offset, source: this.source, eventTime: this.#eventTime(record, payload), epoch: this.#current.epoch };
     if (prev >= 0) envelope.prev = prev;
 
     if (options.mode === 'classify') {
@@ -215,7 +338,8 @@ export class SourcePartitionSplitter {
       return;
     }
     // round-robin exists only as a baseline for measuring what customer affinity is worth.
-    const substream = options.mode === 'round-robin' ? record.offset % options.substreams : partitionForKey(customerId, options.substreams);
+    const substreams = this.#current.substreams;
+    const substream = options.mode === 'round-robin' ? record.offset % substreams : partitionForKey(customerId, substreams);
     envelope.substream = substream;
     output.send({
       topic: options.substreamsTopic,
@@ -255,18 +379,7 @@ export class SourcePartitionSplitter {
   #writeMarkers(output: SplitterOutput, now: number): void {
     const seq = this.#lastSeq;
     if (seq === undefined || seq < 0) return;
-    const { substreams, epoch, substreamsTopic } = this.#options;
-    for (let substream = 0; substream < substreams; substream++) {
-      output.send({
-        topic: substreamsTopic,
-        partition: substream,
-        key: null,
-        value: null,
-        headers: encodeEnvelope({ kind: 'progress', seq, source: this.source, substream, epoch, substreams }),
-        timestamp: now,
-      });
-    }
-    this.#counters.markersWritten += substreams;
+    this.#markerRound(output, this.#current, seq, now);
     this.#lastMarkerSeq = seq;
     this.#lastMarkerAt = now;
     this.#sinceMarker = 0;
@@ -275,6 +388,9 @@ export class SourcePartitionSplitter {
 
 /** The group's committed offset of a source partition at assignment (undefined: none). The shell reads it from Kafka. */
 export type CommittedOffsetLookup = (partition: TopicPartition) => number | undefined | Promise<number | undefined>;
+
+/** The stored routing state of a source partition at assignment (undefined: none). The shell reads it from the state topic. */
+export type RoutingStateLookup = (partition: TopicPartition) => RoutingState | undefined | Promise<RoutingState | undefined>;
 
 /**
  * The splitter as the transactional partition processor's handler: one `SourcePartitionSplitter`
@@ -286,11 +402,18 @@ export class SplitterHandler implements PartitionHandler {
   readonly counters: SplitterCounters;
   readonly #options: SplitterOptions;
   readonly #committedOffset: CommittedOffsetLookup;
+  readonly #routingState: RoutingStateLookup;
   readonly #partitions = new Map<string, SourcePartitionSplitter>();
 
-  constructor(options: SplitterOptions, committedOffset: CommittedOffsetLookup, counters: SplitterCounters = createCounters()) {
+  constructor(
+    options: SplitterOptions,
+    committedOffset: CommittedOffsetLookup,
+    counters: SplitterCounters = createCounters(),
+    routingState: RoutingStateLookup = () => undefined,
+  ) {
     this.#options = options;
     this.#committedOffset = committedOffset;
+    this.#routingState = routingState;
     this.counters = counters;
   }
 
@@ -301,7 +424,9 @@ export class SplitterHandler implements PartitionHandler {
 
   async onAssigned(tp: TopicPartition): Promise<void> {
     const committed = await this.#committedOffset(tp);
-    this.#partitions.set(`${tp.topic}/${tp.partition}`, new SourcePartitionSplitter(this.#options, tp, committed, this.counters));
+    const tracked = this.#options.stateTopic !== undefined && this.#options.mode !== 'classify';
+    const stored = tracked ? await this.#routingState(tp) : undefined;
+    this.#partitions.set(`${tp.topic}/${tp.partition}`, new SourcePartitionSplitter(this.#options, tp, committed, this.counters, stored));
   }
 
   onRecords(tp: TopicPartition, records: readonly ConvoyRecord[], out: ProcessorOutput, now: number): Promise<void> {
@@ -319,7 +444,13 @@ export class SplitterHandler implements PartitionHandler {
   #splitterOf(tp: TopicPartition): SourcePartitionSplitter {
     const key = `${tp.topic}/${tp.partition}`;
     let splitter = this.#partitions.get(key);
-    if (splitter === undefined) this.#partitions.set(key, (splitter = new SourcePartitionSplitter(this.#options, tp, undefined, this.counters)));
+    if (splitter === undefined) {
+      // Without its stored routing state a partition could route with the wrong sub-stream count.
+      if (this.#options.stateTopic !== undefined && this.#options.mode !== 'classify') {
+        throw new ConvoyError('SPLITTER_NOT_ASSIGNED', `records for ${key} before its assignment`);
+      }
+      this.#partitions.set(key, (splitter = new SourcePartitionSplitter(this.#options, tp, undefined, this.counters)));
+    }
     return splitter;
   }
 }
