@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 const benches: Record<string, string[]> = {
   reorder: ['--expose-gc', 'libs/ordering/bench/reorder-throughput.ts'],
   quality: ['libs/ordering/bench/quality-experiment.ts'],
+  convoy: ['bench/convoy/run.ts'],
 };
 
 const wanted = process.argv.slice(2);

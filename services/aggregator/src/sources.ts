@@ -1,0 +1,143 @@
+/**
+ * Where the aggregator finds a record's key, value and event time. Parsing happens once (config);
+ * extraction is pure and per record.
+ */
+import type { ConvoyRecord } from '@convoy/kafka';
+
+/** `key` (record key as UTF-8), `header:<name>`, `field:<dot.path>` (JSON payload field), `timestamp` (record timestamp). */
+export type AttributeSource =
+  | { readonly kind: 'key' }
+  | { readonly kind: 'timestamp' }
+  | { readonly kind: 'header'; readonly name: string }
+  | { readonly kind: 'field'; readonly path: string };
+
+export type KeySource = Exclude<AttributeSource, { kind: 'timestamp' }>;
+export type EventTimeSource = Exclude<AttributeSource, { kind: 'key' }>;
+
+const PATH_SEGMENT = /^[^.\s]+$/;
+
+function parsePrefixed(text: string): AttributeSource | undefined {
+  const colon = text.indexOf(':');
+  if (colon < 0) return undefined;
+  const prefix = text.slice(0, colon);
+  const rest = text.slice(colon + 1);
+  if (rest === '') return undefined;
+  if (prefix === 'header') return { kind: 'header', name: rest };
+  if (prefix === 'field') return rest.split('.').every((s) => PATH_SEGMENT.test(s)) ? { kind: 'field', path: rest } : undefined;
+  return undefined;
+}
+
+/** `key` | `header:<name>` | `field:<dot.path>`; undefined when the text is none of these. */
+export function parseKeySource(text: string): KeySource | undefined {
+  if (text === 'key') return { kind: 'key' };
+  const parsed = parsePrefixed(text);
+  return parsed?.kind === 'header' || parsed?.kind === 'field' ? parsed : undefined;
+}
+
+/** `timestamp` | `header:<name>` | `field:<dot.path>`; undefined when the text is none of these. */
+export function parseEventTimeSource(text: string): EventTimeSource | undefined {
+  if (text === 'timestamp') return { kind: 'timestamp' };
+  const parsed = parsePrefixed(text);
+  return parsed?.kind === 'header' || parsed?.kind === 'field' ? parsed : undefined;
+}
+
+/** A dot path into a decoded JSON payload; undefined when any step is missing. */
+export function fieldAt(payload: unknown, path: string): unknown {
+  let at: unknown = payload;
+  for (const segment of path.split('.')) {
+    if (at === null || typeof at !== 'object') return undefined;
+    at = (at as Record<string, unknown>)[segment];
+  }
+  return at;
+}
+
+/** Lazily decodes a record's JSON payload once. `undefined` result = not decodable (no value, or not JSON). */
+export class PayloadView {
+  readonly #record: ConvoyRecord;
+  #decoded: { ok: true; value: unknown } | { ok: false } | undefined;
+
+  constructor(record: ConvoyRecord) {
+    this.#record = record;
+  }
+
+  get decodable(): boolean {
+    return this.#decode().ok;
+  }
+
+  field(path: string): unknown {
+    const decoded = this.#decode();
+    return decoded.ok ? fieldAt(decoded.value, path) : undefined;
+  }
+
+  #decode(): { ok: true; value: unknown } | { ok: false } {
+    if (this.#decoded === undefined) {
+      const bytes = this.#record.value;
+      if (bytes === null || bytes.length === 0) {
+        this.#decoded = { ok: false };
+      } else {
+        try {
+          this.#decoded = { ok: true, value: JSON.parse(bytes.toString('utf8')) };
+        } catch {
+          this.#decoded = { ok: false };
+        }
+      }
+    }
+    return this.#decoded;
+  }
+}
+
+/** Text of a key: strings as is, safe integers in decimal; anything else (missing, empty, object) is no key. */
+export function keyText(value: unknown): string | undefined {
+  if (typeof value === 'string') return value === '' ? undefined : value;
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return String(value);
+  return undefined;
+}
+
+/** A finite number, or a decimal string of one; anything else is no value. */
+export function numericValue(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
+  if (typeof value === 'string' && value.trim() !== '') {
+    const n = Number(value);
+    return Number.isFinite(n) ? n : undefined;
+  }
+  return undefined;
+}
+
+const DECIMAL_MS = /^-?\d+$/;
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}/;
+
+/** Event time in ms: an integer (or decimal text of one) or an ISO-8601 date-time; undefined otherwise. */
+export function eventTimeOf(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? value : undefined;
+  if (typeof value !== 'string') return undefined;
+  const text = value.trim();
+  if (DECIMAL_MS.test(text)) {
+    const ms = Number(text);
+    return Number.isSafeInteger(ms) ? ms : undefined;
+  }
+  if (!ISO_DATE.test(text)) return undefined;
+  const ms = Date.parse(text);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+export function extractKey(record: ConvoyRecord, payload: PayloadView, source: KeySource): string | undefined {
+  switch (source.kind) {
+    case 'key':
+      return record.key === null ? undefined : keyText(record.key.toString('utf8'));
+    case 'header':
+      return keyText(record.headers[source.name]?.toString('utf8'));
+    case 'field':
+      return keyText(payload.field(source.path));
+  }
+}
+
+export function extractEventTime(record: ConvoyRecord, payload: PayloadView, source: EventTimeSource): number | undefined {
+  switch (source.kind) {
+    case 'timestamp':
+      return Number.isSafeInteger(record.timestamp) ? record.timestamp : undefined;
+    case 'header':
+      return eventTimeOf(record.headers[source.name]?.toString('utf8'));
+    case 'field':
+      return eventTimeOf(payload.field(source.path));
+  }
+}
