@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConvoyError } from '@convoy/errors';
+import type { Logger } from '@convoy/logging';
 import type { KafkaClients } from './client.ts';
 import { classifyKafkaError, KAFKA_TOPIC_NOT_READY, KAFKA_TOPIC_TOO_FEW_PARTITIONS } from './errors.ts';
 
@@ -131,4 +132,35 @@ export async function fetchCommittedOffsets(clients: KafkaClients, groupId: stri
   const out = new Map<number, number | null>();
   for (const p of entry?.partitions ?? []) out.set(p.partition, Number(p.offset) < 0 ? null : Number(p.offset));
   return out;
+}
+
+export interface WaitForTopicOptions {
+  /** Give up after this long. Default 60 s. */
+  waitMs?: number;
+  /** The error code when the topic never appears, e.g. `MERGER_INPUT_TOPIC_MISSING`. */
+  code: string;
+  /** What the operator should do, appended to the message, e.g. "create it or set MERGER_INPUT_TOPIC". */
+  hint: string;
+  logger?: Logger;
+}
+
+/**
+ * The partition count of `topic`, waiting for it to exist: a service may start before whoever
+ * creates its input topic. Throws a retriable `ConvoyError` with `options.code` once `waitMs` has
+ * passed, so the orchestrator restarts the service and it waits again.
+ */
+export async function waitForTopic(clients: KafkaClients, topic: string, options: WaitForTopicOptions): Promise<number> {
+  const deadline = Date.now() + (options.waitMs ?? 60_000);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const ends = await fetchEndOffsets(clients, topic);
+      if (ends.size > 0) return ends.size;
+    } catch (error) {
+      if (Date.now() > deadline) {
+        throw new ConvoyError(options.code, `input topic ${topic} does not exist; ${options.hint}`, { retriable: true, cause: error, context: { topic } });
+      }
+      if (attempt === 0) options.logger?.info({ topic }, 'waiting for the input topic');
+    }
+    await sleep(500);
+  }
 }

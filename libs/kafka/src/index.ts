@@ -9,8 +9,8 @@ export {
 } from './errors.ts';
 export type { ClusterInfo, KafkaClientOptions, KafkaConnection } from './client.ts';
 export { createKafkaClients, KafkaClients, kafkaConfigFrom, RETRY } from './client.ts';
-export type { EnsureTopicsOptions, TopicSpec } from './admin.ts';
-export { deleteGroups, deleteTopics, ensureTopics, fetchCommittedOffsets, fetchEndOffsets } from './admin.ts';
+export type { EnsureTopicsOptions, TopicSpec, WaitForTopicOptions } from './admin.ts';
+export { deleteGroups, deleteTopics, ensureTopics, fetchCommittedOffsets, fetchEndOffsets, waitForTopic } from './admin.ts';
 export type { BatchedProducer, BatchedProducerOptions, Compression } from './producer.ts';
 export { createBatchedProducer } from './producer.ts';
 export type { ConsumerLoop, ConsumerLoopOptions } from './consumer.ts';

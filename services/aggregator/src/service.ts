@@ -1,11 +1,9 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ConvoyError } from '@convoy/errors';
 import {
   createKafkaClients,
   ensureTopics,
-  fetchEndOffsets,
   runPartitionProcessor,
-  type KafkaClients,
+  waitForTopic,
   type PartitionHandler,
   type PartitionProcessor,
   type TopicPartition,
@@ -155,26 +153,6 @@ function counterSync(m: AggregatorMetrics) {
   };
 }
 
-async function inputPartitions(clients: KafkaClients, topic: string, waitMs: number, logger: Logger): Promise<number> {
-  const deadline = Date.now() + waitMs;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const ends = await fetchEndOffsets(clients, topic);
-      if (ends.size > 0) return ends.size;
-    } catch (error) {
-      if (Date.now() > deadline) {
-        throw new ConvoyError(AGGREGATOR_INPUT_TOPIC_MISSING, `input topic ${topic} does not exist; create it or set AGG_INPUT_TOPIC`, {
-          retriable: true,
-          cause: error,
-          context: { topic },
-        });
-      }
-      if (attempt === 0) logger.info({ topic }, 'waiting for the input topic');
-    }
-    await sleep(500);
-  }
-}
-
 /**
  * Starts the aggregator: HTTP → Kafka clients → topics (results compacted in windows mode, late,
  * changelog compacted with one partition per input partition, DLQ) → partition processor with one
@@ -201,7 +179,7 @@ export async function startService(config: AggregatorConfig, deps: AggregatorSer
     const input = config.AGG_INPUT_TOPIC;
     const mode = config.AGG_MODE;
     const changelog = changelogTopicOf(config);
-    const partitions = await inputPartitions(clients, input, deps.inputTopicWaitMs ?? 60_000, logger);
+    const partitions = await waitForTopic(clients, input, { waitMs: deps.inputTopicWaitMs ?? 60_000, code: AGGREGATOR_INPUT_TOPIC_MISSING, hint: 'create it or set AGG_INPUT_TOPIC', logger });
     await ensureTopics(clients, [
       mode === 'windows'
         ? { topic: config.AGG_OUTPUT_TOPIC, partitions, configs: { 'cleanup.policy': 'compact' } }

@@ -1,11 +1,9 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ConvoyError } from '@convoy/errors';
 import {
   createKafkaClients,
   ensureTopics,
-  fetchEndOffsets,
   runPartitionProcessor,
-  type KafkaClients,
+  waitForTopic,
   type PartitionHandler,
   type PartitionProcessor,
   type ProcessorOutput,
@@ -103,27 +101,6 @@ function counterSync(m: MergerMetrics) {
   };
 }
 
-/** Partition count of the input topic; waits for it to exist (the workers' deployment creates it). */
-async function inputPartitions(clients: KafkaClients, topic: string, waitMs: number, logger: Logger): Promise<number> {
-  const deadline = Date.now() + waitMs;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const ends = await fetchEndOffsets(clients, topic);
-      if (ends.size > 0) return ends.size;
-    } catch (error) {
-      if (Date.now() > deadline) {
-        throw new ConvoyError(MERGER_INPUT_TOPIC_MISSING, `input topic ${topic} does not exist; create it (one partition per source partition) or set MERGER_INPUT_TOPIC`, {
-          retriable: true,
-          cause: error,
-          context: { topic },
-        });
-      }
-      if (attempt === 0) logger.info({ topic }, 'waiting for the input topic');
-    }
-    await sleep(500);
-  }
-}
-
 /**
  * Starts the merger: HTTP (metrics, health) → Kafka clients → topics → partition processor with one
  * `PartitionMerger` per assigned input partition. Each unit of work (batch or tick) of a partition
@@ -150,7 +127,7 @@ export async function startService(config: MergerConfig, deps: MergerServiceDeps
 
     const input = config.MERGER_INPUT_TOPIC;
     const output = config.MERGER_OUTPUT_TOPIC;
-    const partitions = await inputPartitions(clients, input, deps.inputTopicWaitMs ?? 60_000, logger);
+    const partitions = await waitForTopic(clients, input, { waitMs: deps.inputTopicWaitMs ?? 60_000, code: MERGER_INPUT_TOPIC_MISSING, hint: 'create it (one partition per source partition) or set MERGER_INPUT_TOPIC', logger });
     await ensureTopics(clients, [
       { topic: output, partitions },
       { topic: lateTopicOf(config), partitions },

@@ -5,11 +5,10 @@ import {
   createKafkaClients,
   ensureTopics,
   fetchCommittedOffsets,
-  fetchEndOffsets,
   readPartitionTail,
   runPartitionProcessor,
+  waitForTopic,
   type ConvoyRecord,
-  type KafkaClients,
   type PartitionHandler,
   type PartitionProcessor,
   type ProcessorOutput,
@@ -145,26 +144,6 @@ export function slackSeries(handlers: Iterable<PartitionReorder>, labels: number
   return out;
 }
 
-async function inputPartitions(clients: KafkaClients, topic: string, waitMs: number, logger: Logger): Promise<number> {
-  const deadline = Date.now() + waitMs;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const ends = await fetchEndOffsets(clients, topic);
-      if (ends.size > 0) return ends.size;
-    } catch (error) {
-      if (Date.now() > deadline) {
-        throw new ConvoyError(REORDER_INPUT_TOPIC_MISSING, `input topic ${topic} does not exist; create it or set REORDER_INPUT_TOPIC`, {
-          retriable: true,
-          cause: error,
-          context: { topic },
-        });
-      }
-      if (attempt === 0) logger.info({ topic }, 'waiting for the input topic');
-    }
-    await sleep(500);
-  }
-}
-
 /**
  * Starts the reorder buffer: HTTP → Kafka clients → topics → partition processor with one
  * `PartitionReorder` per assigned input partition. Output partition = input partition. Each unit
@@ -187,7 +166,7 @@ export async function startService(config: ReorderConfig, deps: ReorderServiceDe
     shutdown.register('disconnect', () => clients.disconnect());
     const input = config.REORDER_INPUT_TOPIC;
     const output = config.REORDER_OUTPUT_TOPIC;
-    const partitions = await inputPartitions(clients, input, deps.inputTopicWaitMs ?? 60_000, logger);
+    const partitions = await waitForTopic(clients, input, { waitMs: deps.inputTopicWaitMs ?? 60_000, code: REORDER_INPUT_TOPIC_MISSING, hint: 'create it or set REORDER_INPUT_TOPIC', logger });
     await ensureTopics(clients, [
       { topic: output, partitions },
       { topic: lateTopicOf(config), partitions },

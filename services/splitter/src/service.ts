@@ -5,10 +5,9 @@ import {
   createKafkaClients,
   ensureTopics,
   fetchCommittedOffsets,
-  fetchEndOffsets,
   readPartitionTail,
-  type KafkaClients,
   runPartitionProcessor,
+  waitForTopic,
   type ConvoyRecord,
   type PartitionProcessor,
   type ProcessorOutput,
@@ -127,27 +126,6 @@ function counterSync(m: ReturnType<typeof splitterMetrics>, counters: SplitterCo
   };
 }
 
-/** Partition count of the input topic; waits for it to exist (users or their deployment create it). */
-async function waitForInput(clients: KafkaClients, topic: string, logger: Logger, waitMs = 60_000): Promise<number> {
-  const deadline = Date.now() + waitMs;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const ends = await fetchEndOffsets(clients, topic);
-      if (ends.size > 0) return ends.size;
-    } catch (error) {
-      if (Date.now() > deadline) {
-        throw new ConvoyError(SPLITTER_INPUT_TOPIC_MISSING, `input topic ${topic} does not exist; create it or set SPLITTER_INPUT_TOPIC`, {
-          retriable: true,
-          cause: error,
-          context: { topic },
-        });
-      }
-      if (attempt === 0) logger.info({ topic }, 'waiting for the input topic');
-    }
-    await sleep(500);
-  }
-}
-
 /**
  * Starts the splitter: HTTP (metrics, health) → Kafka clients → topics (sub-streams with at least
  * N partitions, the compacted routing-state topic, dead letters, classification topics) → partition processor running a
@@ -180,7 +158,7 @@ export async function startService(config: SplitterConfig, deps: SplitterService
     if (mode !== 'classify') {
       topics.push({ topic: config.SPLITTER_SUBSTREAMS_TOPIC, partitions: config.SPLITTER_SUBSTREAMS });
       // Partition p holds source p's routing state; compaction keeps the latest per source.
-      const inputPartitions = await waitForInput(clients, input, logger);
+      const inputPartitions = await waitForTopic(clients, input, { code: SPLITTER_INPUT_TOPIC_MISSING, hint: 'create it or set SPLITTER_INPUT_TOPIC', logger });
       topics.push({ topic: stateTopic, partitions: inputPartitions, configs: { 'cleanup.policy': 'compact' } });
     } else {
       const named = new Set([...config.SPLITTER_RULES.rules.map((rule) => rule.topic), config.SPLITTER_DEFAULT_TOPIC]);

@@ -10,6 +10,7 @@ import {
   ensureTopics,
   fetchEndOffsets,
   runPartitionProcessor,
+  waitForTopic,
   type ConvoyRecord,
   type PartitionHandler,
   type ProcessorOutput,
@@ -84,6 +85,8 @@ async function wire(config: WorkerConfig, deps: WorkerServiceDeps, shutdown: Shu
     processedPartitions = ends.size;
   }
   await ensureTopics(clients, [{ topic: config.WORKER_DLQ_TOPIC, partitions: 1 }]);
+  // The splitter creates the sub-streams topic; workers may start first.
+  await waitForTopic(clients, config.WORKER_INPUT_TOPIC, { code: 'WORKER_INPUT_TOPIC_MISSING', hint: 'start the splitter, create it, or set WORKER_INPUT_TOPIC', logger });
 
   const codec = payloadCodec(
     createCodec({
