@@ -23,3 +23,5 @@ export { deadLetterRecord, DLQ_HEADER, MAX_ERROR_MESSAGE_BYTES } from './dead-le
 export { murmur2, partitionForKey } from './partitioner.ts';
 export type { ReadTailOptions } from './partition-reader.ts';
 export { KAFKA_READ_TIMEOUT, readPartitionTail } from './partition-reader.ts';
+export type { AttributeSource, EventTimeSource, KeySource } from './record-source.ts';
+export { describeSource, parseEventTimeSource, parseKeySource } from './record-source.ts';

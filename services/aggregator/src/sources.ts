@@ -2,44 +2,10 @@
  * Where the aggregator finds a record's key, value and event time. Parsing happens once (config);
  * extraction is pure and per record.
  */
-import type { ConvoyRecord } from '@convoy/kafka';
+import type { ConvoyRecord, EventTimeSource, KeySource } from '@convoy/kafka';
 
-/** `key` (record key as UTF-8), `header:<name>`, `field:<dot.path>` (JSON payload field), `timestamp` (record timestamp). */
-export type AttributeSource =
-  | { readonly kind: 'key' }
-  | { readonly kind: 'timestamp' }
-  | { readonly kind: 'header'; readonly name: string }
-  | { readonly kind: 'field'; readonly path: string };
-
-export type KeySource = Exclude<AttributeSource, { kind: 'timestamp' }>;
-export type EventTimeSource = Exclude<AttributeSource, { kind: 'key' }>;
-
-const PATH_SEGMENT = /^[^.\s]+$/;
-
-function parsePrefixed(text: string): AttributeSource | undefined {
-  const colon = text.indexOf(':');
-  if (colon < 0) return undefined;
-  const prefix = text.slice(0, colon);
-  const rest = text.slice(colon + 1);
-  if (rest === '') return undefined;
-  if (prefix === 'header') return { kind: 'header', name: rest };
-  if (prefix === 'field') return rest.split('.').every((s) => PATH_SEGMENT.test(s)) ? { kind: 'field', path: rest } : undefined;
-  return undefined;
-}
-
-/** `key` | `header:<name>` | `field:<dot.path>`; undefined when the text is none of these. */
-export function parseKeySource(text: string): KeySource | undefined {
-  if (text === 'key') return { kind: 'key' };
-  const parsed = parsePrefixed(text);
-  return parsed?.kind === 'header' || parsed?.kind === 'field' ? parsed : undefined;
-}
-
-/** `timestamp` | `header:<name>` | `field:<dot.path>`; undefined when the text is none of these. */
-export function parseEventTimeSource(text: string): EventTimeSource | undefined {
-  if (text === 'timestamp') return { kind: 'timestamp' };
-  const parsed = parsePrefixed(text);
-  return parsed?.kind === 'header' || parsed?.kind === 'field' ? parsed : undefined;
-}
+export type { AttributeSource, EventTimeSource, KeySource } from '@convoy/kafka';
+export { parseEventTimeSource, parseKeySource } from '@convoy/kafka';
 
 /** A dot path into a decoded JSON payload; undefined when any step is missing. */
 export function fieldAt(payload: unknown, path: string): unknown {

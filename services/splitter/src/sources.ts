@@ -3,56 +3,8 @@
  * (config); extraction is pure and per record.
  */
 
-/** `key` (the record key's bytes), `header:<name>` or `field:<dot.path>` (payload field). */
-export type AttributeSource =
-  | { readonly kind: 'key' }
-  | { readonly kind: 'timestamp' }
-  | { readonly kind: 'header'; readonly name: string }
-  | { readonly kind: 'field'; readonly path: string };
-
-export type KeySource = Exclude<AttributeSource, { kind: 'timestamp' }>;
-export type EventTimeSource = Exclude<AttributeSource, { kind: 'key' }>;
-
-const PATH_SEGMENT = /^[^.\s]+$/;
-
-function parsePrefixed(text: string): AttributeSource | undefined {
-  const colon = text.indexOf(':');
-  if (colon < 0) return undefined;
-  const prefix = text.slice(0, colon);
-  const rest = text.slice(colon + 1);
-  if (rest === '') return undefined;
-  if (prefix === 'header') return { kind: 'header', name: rest };
-  if (prefix === 'field') {
-    return rest.split('.').every((segment) => PATH_SEGMENT.test(segment)) ? { kind: 'field', path: rest } : undefined;
-  }
-  return undefined;
-}
-
-/** Parses `key` | `header:<name>` | `field:<dot.path>`; undefined when the text is none of these. */
-export function parseKeySource(text: string): KeySource | undefined {
-  if (text === 'key') return { kind: 'key' };
-  const parsed = parsePrefixed(text);
-  return parsed?.kind === 'header' || parsed?.kind === 'field' ? parsed : undefined;
-}
-
-/** Parses `timestamp` | `header:<name>` | `field:<dot.path>`; undefined when the text is none of these. */
-export function parseEventTimeSource(text: string): EventTimeSource | undefined {
-  if (text === 'timestamp') return { kind: 'timestamp' };
-  const parsed = parsePrefixed(text);
-  return parsed?.kind === 'header' || parsed?.kind === 'field' ? parsed : undefined;
-}
-
-export function describeSource(source: AttributeSource): string {
-  switch (source.kind) {
-    case 'key':
-    case 'timestamp':
-      return source.kind;
-    case 'header':
-      return `header:${source.name}`;
-    case 'field':
-      return `field:${source.path}`;
-  }
-}
+export type { AttributeSource, EventTimeSource, KeySource } from '@convoy/kafka';
+export { describeSource, parseEventTimeSource, parseKeySource } from '@convoy/kafka';
 
 /**
  * Customer ID bytes from a payload field: strings as UTF-8 (as Java's StringSerializer writes
