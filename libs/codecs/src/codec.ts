@@ -8,6 +8,7 @@ export const CODEC_VALUE_TOO_LARGE = 'CODEC_VALUE_TOO_LARGE';
 export const CODEC_REGISTRY_UNAVAILABLE = 'CODEC_REGISTRY_UNAVAILABLE';
 export const CODEC_NO_REGISTRY = 'CODEC_NO_REGISTRY';
 export const CODEC_SCHEMA_REJECTED = 'CODEC_SCHEMA_REJECTED';
+export const CODEC_REGISTRY_UNAUTHORIZED = 'CODEC_REGISTRY_UNAUTHORIZED';
 
 /** Confluent wire format: magic byte 0, then a 4-byte big-endian schema id, then the payload. */
 export const MAGIC_BYTE = 0;
@@ -22,6 +23,26 @@ export interface CodecOptions {
   maxValueBytes?: number;
   /** Registry HTTP retries before CODEC_REGISTRY_UNAVAILABLE. Default 2. */
   registryRetries?: number;
+}
+
+/** The registry part of the shared connection config (`connectionFields` in @convoy/config). */
+export interface RegistryConnection {
+  readonly SCHEMA_REGISTRY_URL?: string | undefined;
+  readonly SCHEMA_REGISTRY_USERNAME?: string | undefined;
+  readonly SCHEMA_REGISTRY_PASSWORD?: { reveal(): string } | undefined;
+}
+
+/**
+ * `registryUrl` and HTTP basic `auth` for `createCodec` from the shared config. The password is
+ * revealed only into the returned options, which go to the registry client and are never logged.
+ */
+export function registryOptionsFrom(conn: RegistryConnection): Pick<CodecOptions, 'registryUrl' | 'auth'> {
+  if (conn.SCHEMA_REGISTRY_URL === undefined) return {};
+  if (conn.SCHEMA_REGISTRY_USERNAME === undefined || conn.SCHEMA_REGISTRY_PASSWORD === undefined) return { registryUrl: conn.SCHEMA_REGISTRY_URL };
+  return {
+    registryUrl: conn.SCHEMA_REGISTRY_URL,
+    auth: { username: conn.SCHEMA_REGISTRY_USERNAME, password: conn.SCHEMA_REGISTRY_PASSWORD.reveal() },
+  };
 }
 
 export interface Decoded {
@@ -65,6 +86,13 @@ function registryFailure(error: unknown, what: string, context: Record<string, u
   const message = `${what}: ${e.message ?? String(error)}`;
   // mappersmith reports a refused or dropped connection as a synthetic status 400 "...ECONNREFUSED...".
   const network = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|socket hang up|timeout/i.test(e.message ?? '');
+  if (status === 401 || status === 403) {
+    return new ConvoyError(
+      CODEC_REGISTRY_UNAUTHORIZED,
+      `${what}: the schema registry refused the credentials (HTTP ${status}): check SCHEMA_REGISTRY_USERNAME and SCHEMA_REGISTRY_PASSWORD`,
+      { cause: error, context: { ...context, status } },
+    );
+  }
   if (network || status === undefined || status >= 500 || status === 429 || status === 408) {
     return new ConvoyError(CODEC_REGISTRY_UNAVAILABLE, message, { retriable: true, cause: error, context: { ...context, status } });
   }

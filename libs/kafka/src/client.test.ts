@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { Secret } from '@convoy/config';
 import { createLogger } from '@convoy/logging';
-import { kafkaConfigFrom, kafkajsLogCreator, type KafkaConnection } from './client.ts';
+import { authenticationFailure, KAFKA_AUTHENTICATION_FAILED, kafkaConfigFrom, kafkajsLogCreator, type KafkaConnection } from './client.ts';
 import { KAFKA_TLS_FILE_UNREADABLE } from './errors.ts';
 
 function capture() {
@@ -59,4 +59,19 @@ test('kafkajs log lines go to pino with their namespace; secrets never show', ()
   const entry = JSON.parse(lines[0]!);
   assert.deepEqual([entry.level, entry.namespace, entry.component, entry.msg, entry.broker], [50, 'Connection', 'kafkajs', 'Connection error', 'a:9092']);
   assert.ok(!lines.join('').includes('hunter2'), lines.join(''));
+});
+
+test('a SASL failure, even wrapped in exhausted retries, becomes KAFKA_AUTHENTICATION_FAILED naming the settings', () => {
+  const sasl = Object.assign(new Error('SASL PLAIN authentication failed: Authentication failed: Invalid username or password'), { name: 'KafkaJSSASLAuthenticationError', retriable: false });
+  const wrapped = Object.assign(new Error('retries exhausted'), { name: 'KafkaJSNumberOfRetriesExceeded', originalError: sasl });
+  const error = authenticationFailure(wrapped, { mechanism: 'plain', username: 'svc' });
+  assert.equal(error?.code, KAFKA_AUTHENTICATION_FAILED);
+  assert.equal(error?.retriable, false);
+  assert.equal(
+    error?.message,
+    'the Kafka broker rejected the SASL credentials (KAFKA_SASL_MECHANISM=plain, KAFKA_SASL_USERNAME="svc"): check KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD ' +
+      '(SASL PLAIN authentication failed: Authentication failed: Invalid username or password)',
+  );
+  assert.equal(authenticationFailure(Object.assign(new Error('Connection error'), { name: 'KafkaJSConnectionError' }), undefined), undefined);
+  assert.equal(authenticationFailure('not an error', undefined), undefined);
 });

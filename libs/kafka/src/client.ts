@@ -125,6 +125,35 @@ export function kafkaConfigFrom(conn: KafkaConnection, options: KafkaClientOptio
   return config;
 }
 
+/** The broker refused the SASL credentials: not retriable, the configuration must change. */
+export const KAFKA_AUTHENTICATION_FAILED = 'KAFKA_AUTHENTICATION_FAILED';
+
+function findSaslFailure(error: unknown): Error | undefined {
+  let current: unknown = error;
+  for (let depth = 0; typeof current === 'object' && current !== null && depth < 5; depth++) {
+    const e = current as { name?: unknown; originalError?: unknown; cause?: unknown };
+    if (e.name === 'KafkaJSSASLAuthenticationError') return current as Error;
+    current = e.originalError ?? e.cause;
+  }
+  return undefined;
+}
+
+/**
+ * A kafkajs SASL failure (possibly wrapped) as `KAFKA_AUTHENTICATION_FAILED`, naming the settings to
+ * check and the broker's reason; undefined for any other error. Only the mechanism and user name
+ * are shown: the broker's reason never holds the password, and neither does this message.
+ */
+export function authenticationFailure(error: unknown, sasl: { mechanism: string; username: string } | undefined): ConvoyError | undefined {
+  const failure = findSaslFailure(error);
+  if (failure === undefined) return undefined;
+  const who = sasl === undefined ? '' : ` (KAFKA_SASL_MECHANISM=${sasl.mechanism}, KAFKA_SASL_USERNAME=${JSON.stringify(sasl.username)})`;
+  return new ConvoyError(
+    KAFKA_AUTHENTICATION_FAILED,
+    `the Kafka broker rejected the SASL credentials${who}: check KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD (${failure.message})`,
+    { retriable: false, cause: error, context: { mechanism: sasl?.mechanism, username: sasl?.username } },
+  );
+}
+
 export interface ClusterInfo {
   readonly clusterId: string;
   readonly brokers: number;
@@ -141,6 +170,7 @@ export class KafkaClients {
   /** Consumer group session timeout: how long a killed member holds its partitions. */
   readonly sessionTimeoutMs: number;
   readonly #kafka: Kafka;
+  readonly #sasl: { mechanism: string; username: string } | undefined;
   #admin: Promise<Admin> | undefined;
 
   constructor(config: KafkaConfig, logger: Logger, sessionTimeoutMs = 30_000) {
@@ -148,6 +178,8 @@ export class KafkaClients {
     this.logger = logger;
     this.sessionTimeoutMs = sessionTimeoutMs;
     this.#kafka = new Kafka(config);
+    const sasl = config.sasl as { mechanism?: string; username?: string } | undefined;
+    this.#sasl = sasl?.mechanism !== undefined && sasl.username !== undefined ? { mechanism: sasl.mechanism, username: sasl.username } : undefined;
   }
 
   /** Port-internal: the kafkajs instance. Services must not use it. */
@@ -155,7 +187,10 @@ export class KafkaClients {
     return this.#kafka;
   }
 
-  /** Port-internal: the shared admin client, connected on first use. */
+  /**
+   * Port-internal: the shared admin client, connected on first use. Refused SASL credentials reject
+   * with `KAFKA_AUTHENTICATION_FAILED` (not retriable), so a service fails at start naming them.
+   */
   admin(): Promise<Admin> {
     if (this.#admin === undefined) {
       const admin = this.#kafka.admin();
@@ -163,7 +198,7 @@ export class KafkaClients {
         () => admin,
         (error: unknown) => {
           this.#admin = undefined;
-          throw error;
+          throw authenticationFailure(error, this.#sasl) ?? error;
         },
       );
     }

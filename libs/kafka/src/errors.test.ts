@@ -36,3 +36,9 @@ test('ConvoyErrors pass through; anything else is KAFKA_UNKNOWN, not retriable',
   const e = classifyKafkaError(new TypeError('boom'));
   assert.deepEqual([e.code, e.retriable, e.message], ['KAFKA_UNKNOWN', false, 'boom']);
 });
+
+test('a group coordinator not found (broker restarting, coordinator loading) is retriable, though kafkajs says otherwise', () => {
+  const { KafkaJSGroupCoordinatorNotFound } = kafkajs as unknown as { KafkaJSGroupCoordinatorNotFound: new (message: string) => Error };
+  const e = classifyKafkaError(new KafkaJSGroupCoordinatorNotFound('Failed to find group coordinator'));
+  assert.deepEqual([e.code, e.retriable], ['KAFKA_GROUP_COORDINATOR_NOT_FOUND', true]);
+});

@@ -27,10 +27,18 @@ function nameToCode(name: string): string {
 }
 
 /**
+ * kafkajs marks these non-retriable, but they are transient: `GroupCoordinatorNotFound` is what
+ * every broker answered "coordinator not available / loading / unreachable" for a while, e.g.
+ * during and just after a broker restart (the group and transaction coordinators reload their
+ * state). Retrying with backoff recovers; giving up would stop a healthy service.
+ */
+const TRANSIENT = new Set(['KafkaJSGroupCoordinatorNotFound']);
+
+/**
  * Maps anything kafkajs throws to a `ConvoyError`:
  * - code `KAFKA_<protocol error type>` (`KAFKA_NOT_LEADER_FOR_PARTITION`, `KAFKA_PRODUCER_FENCED`) for
  *   broker errors, `KAFKA_<name>` (`KAFKA_CONNECTION`, `KAFKA_REQUEST_TIMEOUT`) for client errors;
- * - `retriable` is kafkajs's own flag.
+ * - `retriable` is kafkajs's own flag, except for the transient errors above (retriable).
  * kafkajs wraps the last failure of an exhausted retry loop in `KafkaJSNumberOfRetriesExceeded`
  * (never retriable); we classify the wrapped error instead, because the error that exhausted the
  * client's retries (a broker that is down) is still worth retrying at our level, with our backoff.
@@ -52,7 +60,7 @@ export function classifyKafkaError(error: unknown): ConvoyError {
   }
   const code = typeof current.type === 'string' && current.type !== '' ? current.type : nameToCode(current.name);
   return new ConvoyError(`KAFKA_${code}`, message, {
-    retriable: current.retriable === true,
+    retriable: current.retriable === true || TRANSIENT.has(current.name),
     cause: error,
     context: { kafkajsError: current.name },
   });

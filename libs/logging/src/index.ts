@@ -20,9 +20,21 @@ export interface LoggerOptions {
 /**
  * Keys whose values are replaced with '[redacted]' wherever they appear, up to three levels deep
  * (`password`, `sasl.password`, `kafka.sasl.password`, `req.headers.authorization`). `sasl` covers a
- * kafkajs SASL block as a whole.
+ * kafkajs SASL block as a whole. Keys match case-sensitively, so a `Headers`-style `Authorization`
+ * and the environment variables holding credentials (a logged `process.env`) are listed as well;
+ * a parsed config needs none of this (its `Secret`s print as '[redacted]').
  */
-export const SECRET_KEYS = ['password', 'sasl', 'authorization', 'secret', 'token', 'apiKey'] as const;
+export const SECRET_KEYS = [
+  'password',
+  'sasl',
+  'authorization',
+  'Authorization',
+  'secret',
+  'token',
+  'apiKey',
+  'KAFKA_SASL_PASSWORD',
+  'SCHEMA_REGISTRY_PASSWORD',
+] as const;
 
 function redactPaths(extra: readonly string[]): string[] {
   const paths: string[] = [];
