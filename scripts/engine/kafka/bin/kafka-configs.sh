@@ -1,0 +1,3 @@
+#!/usr/bin/env bash
+# kafka-configs.sh …
+exec "$(dirname "${BASH_SOURCE[0]}")/kafka-run-class.sh" kafka.admin.ConfigCommand "$@"
