@@ -59,6 +59,8 @@ test('splitter: exact routing, seq/prev, stripped headers, dead letter and marke
       SPLITTER_TRANSACTIONAL_ID_PREFIX: group,
       SPLITTER_MARKER_INTERVAL_MS: '100',
       SPLITTER_MARKER_IDLE_INTERVAL_MS: '500',
+      // This test checks stripping; the default dead-letters records carrying convoy-* headers (hostile-input.md).
+      SPLITTER_CONVOY_HEADERS_ON_INPUT: 'strip',
     },
   });
   t.after(() => splitter.kill());

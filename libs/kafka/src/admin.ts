@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import kafkajs from 'kafkajs';
 import { ConvoyError } from '@convoy/errors';
 import type { Logger } from '@convoy/logging';
 import type { KafkaClients } from './client.ts';
@@ -46,8 +47,10 @@ export async function ensureTopics(
           })),
         });
       } catch (error) {
-        // Another instance created them first: fine, verified below.
-        if (classifyKafkaError(error).code !== 'KAFKA_TOPIC_ALREADY_EXISTS') throw error;
+        // Another instance created them first, or (kafkajs's waitForLeaders retries only
+        // LEADER_NOT_AVAILABLE) the new topics are created but not in the metadata yet, as on a
+        // freshly started broker: fine, the loop below waits for them and verifies.
+        if (!CREATED_OR_PENDING.has(classifyKafkaError(error).code)) throw error;
       }
       clients.logger.info({ topics: missing.map((s) => s.topic), replicationFactor }, 'created topics');
     }
@@ -80,6 +83,8 @@ export async function ensureTopics(
     throw classifyKafkaError(error);
   }
 }
+
+const CREATED_OR_PENDING = new Set(['KAFKA_TOPIC_ALREADY_EXISTS', 'KAFKA_UNKNOWN_TOPIC_OR_PARTITION', 'KAFKA_LEADER_NOT_AVAILABLE']);
 
 /** Partition count per topic whose every partition has a leader; absent topics are absent. */
 async function partitionCounts(clients: KafkaClients, topics: readonly string[]): Promise<Map<string, number>> {
@@ -156,6 +161,8 @@ export async function waitForTopic(clients: KafkaClients, topic: string, options
       const ends = await fetchEndOffsets(clients, topic);
       if (ends.size > 0) return ends.size;
     } catch (error) {
+      // Our own non-retriable errors (refused credentials) will not go away by waiting.
+      if (error instanceof ConvoyError && !error.retriable) throw error;
       if (Date.now() > deadline) {
         throw new ConvoyError(options.code, `input topic ${topic} does not exist; ${options.hint}`, { retriable: true, cause: error, context: { topic } });
       }
@@ -163,4 +170,24 @@ export async function waitForTopic(clients: KafkaClients, topic: string, options
     }
     await sleep(500);
   }
+}
+
+/**
+ * Each topic's effective `max.message.bytes` (its own setting, else the broker's
+ * `message.max.bytes`): the largest record batch the broker accepts for it.
+ */
+export async function fetchMaxMessageBytes(clients: KafkaClients, topics: readonly string[]): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  if (topics.length === 0) return out;
+  const admin = await clients.admin();
+  const { resources } = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: [...new Set(topics)].map((name) => ({ type: kafkajs.ConfigResourceTypes.TOPIC, name, configNames: ['max.message.bytes'] })),
+  });
+  for (const resource of resources) {
+    const entry = resource.configEntries.find((e) => e.configName === 'max.message.bytes');
+    const value = Number(entry?.configValue);
+    if (Number.isSafeInteger(value) && value > 0) out.set(resource.resourceName, value);
+  }
+  return out;
 }

@@ -105,3 +105,40 @@ test('event time values: ms numbers and decimal text, ISO-8601, nothing else', (
   assert.equal(eventTimeFromValue(null), undefined);
   assert.equal(eventTimeFromValue(Number.NaN), undefined);
 });
+
+test('hostile-input settings: strict defaults, overrides, and bad values named', () => {
+  const defaults = loadSplitterConfig(BASE);
+  assert.equal(defaults.SPLITTER_CONVOY_HEADERS_ON_INPUT, 'dead-letter');
+  assert.equal(defaults.SPLITTER_NULL_VALUES, 'dead-letter');
+  assert.equal(defaults.SPLITTER_EVENT_TIME_MIN, Date.UTC(2000, 0, 1));
+  assert.equal(defaults.SPLITTER_EVENT_TIME_MAX_FUTURE_MS, 3_600_000);
+  assert.equal(defaults.SPLITTER_EVENT_TIME_MAX_PAST_MS, 0);
+  assert.equal(defaults.SPLITTER_MAX_RECORD_BYTES, undefined);
+
+  const set = loadSplitterConfig({
+    ...BASE,
+    SPLITTER_CONVOY_HEADERS_ON_INPUT: 'strip',
+    SPLITTER_NULL_VALUES: 'pass',
+    SPLITTER_EVENT_TIME_MIN: '2020-01-01T00:00:00Z',
+    SPLITTER_EVENT_TIME_MAX_FUTURE_MS: '5m',
+    SPLITTER_EVENT_TIME_MAX_PAST_MS: '168h',
+    SPLITTER_MAX_RECORD_BYTES: '512KiB',
+  });
+  assert.deepEqual(
+    [set.SPLITTER_CONVOY_HEADERS_ON_INPUT, set.SPLITTER_NULL_VALUES, set.SPLITTER_EVENT_TIME_MIN, set.SPLITTER_EVENT_TIME_MAX_FUTURE_MS, set.SPLITTER_EVENT_TIME_MAX_PAST_MS, set.SPLITTER_MAX_RECORD_BYTES],
+    ['strip', 'pass', Date.UTC(2020, 0, 1), 300_000, 604_800_000, 524_288],
+  );
+  assert.equal(loadSplitterConfig({ ...BASE, SPLITTER_EVENT_TIME_MIN: 'none' }).SPLITTER_EVENT_TIME_MIN, undefined);
+
+  assert.throws(
+    () => loadSplitterConfig({ ...BASE, SPLITTER_CONVOY_HEADERS_ON_INPUT: 'trust', SPLITTER_EVENT_TIME_MIN: 'yesterday', SPLITTER_EVENT_TIME_MAX_FUTURE_MS: '-1', SPLITTER_MAX_RECORD_BYTES: '100' }),
+    (error: Error & { code?: string }) => {
+      const lines = error.message.split('\n');
+      assert.equal(lines[0], 'Invalid configuration (4 problems):');
+      for (const name of ['SPLITTER_CONVOY_HEADERS_ON_INPUT="trust"', 'SPLITTER_EVENT_TIME_MIN="yesterday"', 'SPLITTER_EVENT_TIME_MAX_FUTURE_MS="-1"', 'SPLITTER_MAX_RECORD_BYTES="100"']) {
+        assert.ok(lines.some((l) => l.startsWith(`  - ${name} is not valid`)), `${name}: ${error.message}`);
+      }
+      return true;
+    },
+  );
+});

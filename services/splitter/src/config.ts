@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { bytes, connectionFields, duration, field, int, loadConfig, oneOf, str, type Field, type ParseResult } from '@convoy/config';
 import { compileRules, DEFAULT_DELIVERY_TOPIC, deliveryTierRules, type RuleSet } from './classify.ts';
-import { parseEventTimeSource, parseKeySource, type EventTimeSource, type KeySource } from './sources.ts';
+import { eventTimeFromValue, parseEventTimeSource, parseKeySource, type EventTimeSource, type KeySource } from './sources.ts';
 
 const TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;
 const topic = () => str({ pattern: TOPIC, expects: 'a Kafka topic name (letters, digits, . _ -)' });
@@ -20,6 +20,15 @@ const keySource = parsed<KeySource>('key, header:<name> or field:<dot.path>', { 
 const eventTimeSource = parsed<EventTimeSource>('timestamp, header:<name> or field:<dot.path>', { kind: 'timestamp' }, (text) => {
   const source = parseEventTimeSource(text);
   return source === undefined ? { ok: false } : { ok: true, value: source };
+});
+
+/** 2000-01-01T00:00:00Z: no real event of this system is older; catches 0, negatives and seconds mistaken for ms. */
+export const DEFAULT_EVENT_TIME_MIN = Date.UTC(2000, 0, 1);
+
+const eventTimeMin = parsed<number | undefined>('ms since the epoch, an ISO-8601 date-time, or none', DEFAULT_EVENT_TIME_MIN, (text) => {
+  if (text === 'none') return { ok: true, value: undefined };
+  const ms = eventTimeFromValue(text);
+  return ms === undefined ? { ok: false } : { ok: true, value: ms };
 });
 
 const rules = parsed<RuleSet>(
@@ -48,6 +57,22 @@ export const splitterSchema = {
   SPLITTER_KEY_SOURCE: keySource,
   SPLITTER_EVENT_TIME_SOURCE: eventTimeSource,
   SPLITTER_MAX_VALUE_BYTES: bytes({ min: 1 }).default(1024 * 1024),
+  /**
+   * The largest record the splitter writes (key + value + headers + batch overhead). Unset: the
+   * smallest `max.message.bytes` of its output topics, read at start, minus 1 KiB for the headers
+   * later stages add. Set above that smallest limit: the start fails naming this variable.
+   */
+  SPLITTER_MAX_RECORD_BYTES: bytes({ min: 1024 }).optional(),
+  /** `dead-letter` (SPLITTER_SPOOFED_CONVOY_HEADER) or `strip` input records carrying convoy-* headers (other than convoy-error-*). */
+  SPLITTER_CONVOY_HEADERS_ON_INPUT: oneOf(['dead-letter', 'strip']).default('dead-letter'),
+  /** `dead-letter` (SPLITTER_NULL_VALUE) or `pass` records with a null value (tombstones). */
+  SPLITTER_NULL_VALUES: oneOf(['dead-letter', 'pass']).default('dead-letter'),
+  /** Earliest accepted event time (absolute); `none` turns the bound off. */
+  SPLITTER_EVENT_TIME_MIN: eventTimeMin,
+  /** Accepted event times reach at most this far ahead of the processing clock; 0 turns the bound off. */
+  SPLITTER_EVENT_TIME_MAX_FUTURE_MS: duration({ min: 0 }).default(60 * 60 * 1000),
+  /** Accepted event times reach at most this far behind the processing clock; 0 (default) turns the bound off. */
+  SPLITTER_EVENT_TIME_MAX_PAST_MS: duration({ min: 0 }).default(0),
   SPLITTER_MARKER_INTERVAL_MS: duration({ min: 1 }).default(200),
   SPLITTER_MARKER_EVERY_EVENTS: int({ min: 1 }).default(1000),
   SPLITTER_MARKER_IDLE_INTERVAL_MS: duration({ min: 1 })

@@ -5,10 +5,12 @@ import {
   createKafkaClients,
   ensureTopics,
   fetchCommittedOffsets,
+  fetchMaxMessageBytes,
   readPartitionTail,
   runPartitionProcessor,
   waitForTopic,
   type ConvoyRecord,
+  type KafkaClients,
   type PartitionProcessor,
   type ProcessorOutput,
   type TopicPartition,
@@ -23,6 +25,10 @@ import { createCounters, SplitterHandler, type PayloadDecoder, type SplitterCoun
 
 export const SPLITTER_SUBSTREAMS_MISMATCH = 'SPLITTER_SUBSTREAMS_MISMATCH';
 export const SPLITTER_INPUT_TOPIC_MISSING = 'SPLITTER_INPUT_TOPIC_MISSING';
+export const SPLITTER_MAX_RECORD_BYTES_TOO_LARGE = 'SPLITTER_MAX_RECORD_BYTES_TOO_LARGE';
+
+/** Left below the output topics' `max.message.bytes` when SPLITTER_MAX_RECORD_BYTES is unset: room for the headers later stages add. */
+export const NEXT_HOP_HEADROOM_BYTES = 1024;
 
 export interface SplitterServiceDeps {
   logger: Logger;
@@ -40,8 +46,19 @@ export interface SplitterService {
   stop(): Promise<void>;
 }
 
-export function splitterOptions(config: SplitterConfig, decode: PayloadDecoder): SplitterOptions {
+/** `maxRecordBytes`: the record limit in force (SPLITTER_MAX_RECORD_BYTES, or derived from the output topics at start). */
+export function splitterOptions(config: SplitterConfig, decode: PayloadDecoder, maxRecordBytes?: number): SplitterOptions {
+  const bounds = {
+    ...(config.SPLITTER_EVENT_TIME_MIN === undefined ? {} : { min: config.SPLITTER_EVENT_TIME_MIN }),
+    ...(config.SPLITTER_EVENT_TIME_MAX_FUTURE_MS === 0 ? {} : { maxFutureMs: config.SPLITTER_EVENT_TIME_MAX_FUTURE_MS }),
+    ...(config.SPLITTER_EVENT_TIME_MAX_PAST_MS === 0 ? {} : { maxPastMs: config.SPLITTER_EVENT_TIME_MAX_PAST_MS }),
+  };
+  const limit = maxRecordBytes ?? config.SPLITTER_MAX_RECORD_BYTES;
   return {
+    convoyHeadersOnInput: config.SPLITTER_CONVOY_HEADERS_ON_INPUT,
+    nullValues: config.SPLITTER_NULL_VALUES,
+    eventTimeBounds: bounds,
+    ...(limit === undefined ? {} : { maxRecordBytes: limit }),
     mode: config.SPLITTER_MODE,
     substreamsTopic: config.SPLITTER_SUBSTREAMS_TOPIC,
     substreams: config.SPLITTER_SUBSTREAMS,
@@ -85,6 +102,7 @@ function splitterMetrics(metrics: Metrics) {
     eventsOut: metrics.counter({ name: 'events_out_total', help: 'Data records written, by destination topic', labelNames: ['topic'] }),
     markers: metrics.counter({ name: 'markers_written_total', help: 'Progress markers written (one per sub-stream partition per emission)' }),
     deadLettered: metrics.counter({ name: 'dead_lettered_total', help: 'Input records sent to the dead-letter topic, by error code', labelNames: ['code'] }),
+    trimmed: metrics.counter({ name: 'dead_letters_trimmed_total', help: 'Dead letters written without their value (and maybe key and headers) to fit the record limit' }),
     stripped: metrics.counter({ name: 'stripped_headers_total', help: 'Incoming convoy-* headers removed (input headers are never trusted)' }),
     closingMarkers: metrics.counter({ name: 'closing_markers_written_total', help: 'Of markers_written_total: closing markers of a replaced routing epoch' }),
     epochSwitches: metrics.counter({ name: 'epoch_switches_total', help: 'Routing epochs started because the sub-stream count changed' }),
@@ -100,7 +118,7 @@ function splitterMetrics(metrics: Metrics) {
 
 /** Pushes the growth of the handler's counters since the last call into the Prometheus series. */
 function counterSync(m: ReturnType<typeof splitterMetrics>, counters: SplitterCounters) {
-  const last = { eventsIn: 0, markersWritten: 0, closingMarkersWritten: 0, epochSwitches: 0, stateRecordsWritten: 0, strippedHeaders: 0, eventTimeFallbacks: 0, eventsOut: new Map<string, number>(), deadLettered: new Map<string, number>() };
+  const last = { eventsIn: 0, deadLettersTrimmed: 0, markersWritten: 0, closingMarkersWritten: 0, epochSwitches: 0, stateRecordsWritten: 0, strippedHeaders: 0, eventTimeFallbacks: 0, eventsOut: new Map<string, number>(), deadLettered: new Map<string, number>() };
   const inc = (counter: { inc(value: number): void }, value: number) => {
     if (value > 0) counter.inc(value);
   };
@@ -114,6 +132,8 @@ function counterSync(m: ReturnType<typeof splitterMetrics>, counters: SplitterCo
     last.epochSwitches = counters.epochSwitches;
     last.stateRecordsWritten = counters.stateRecordsWritten;
     inc(m.stripped, counters.strippedHeaders - last.strippedHeaders);
+    inc(m.trimmed, counters.deadLettersTrimmed - last.deadLettersTrimmed);
+    last.deadLettersTrimmed = counters.deadLettersTrimmed;
     inc(m.eventTimeFallbacks, counters.eventTimeFallbacks - last.eventTimeFallbacks);
     for (const [topic, n] of counters.eventsOut) inc(m.eventsOut.labels(topic), n - (last.eventsOut.get(topic) ?? 0));
     for (const [code, n] of counters.deadLettered) inc(m.deadLettered.labels(code), n - (last.deadLettered.get(code) ?? 0));
@@ -124,6 +144,37 @@ function counterSync(m: ReturnType<typeof splitterMetrics>, counters: SplitterCo
     last.eventsOut = new Map(counters.eventsOut);
     last.deadLettered = new Map(counters.deadLettered);
   };
+}
+
+/**
+ * The record limit that keeps every record the splitter writes acceptable to the topics it writes:
+ * SPLITTER_MAX_RECORD_BYTES when set (refused when a topic would reject records of that size), else
+ * the smallest effective `max.message.bytes` among them minus `NEXT_HOP_HEADROOM_BYTES`.
+ */
+async function recordLimit(clients: KafkaClients, config: SplitterConfig, outputs: readonly string[], logger: Logger): Promise<number> {
+  const limits = await fetchMaxMessageBytes(clients, outputs).catch((error: unknown) => {
+    logger.warn({ err: error }, 'describing the output topics failed');
+    return new Map<string, number>();
+  });
+  let smallest: { topic: string; bytes: number } | undefined;
+  for (const [topic, bytes] of limits) if (smallest === undefined || bytes < smallest.bytes) smallest = { topic, bytes };
+  const configured = config.SPLITTER_MAX_RECORD_BYTES;
+  if (smallest === undefined) {
+    // Not readable (e.g. no DescribeConfigs permission): the configured limit, else the broker default.
+    const fallback = configured ?? 1048588 - NEXT_HOP_HEADROOM_BYTES;
+    logger.warn({ maxRecordBytes: fallback }, 'max.message.bytes of the output topics is unreadable; using SPLITTER_MAX_RECORD_BYTES or the broker default');
+    return fallback;
+  }
+  if (configured !== undefined && configured > smallest.bytes) {
+    throw new ConvoyError(
+      SPLITTER_MAX_RECORD_BYTES_TOO_LARGE,
+      `SPLITTER_MAX_RECORD_BYTES=${configured} exceeds max.message.bytes=${smallest.bytes} of topic ${smallest.topic}: records that large would be refused and stop the partition; lower it or raise the topic's max.message.bytes`,
+      { context: { configured, topic: smallest.topic, maxMessageBytes: smallest.bytes } },
+    );
+  }
+  const limit = configured ?? smallest.bytes - NEXT_HOP_HEADROOM_BYTES;
+  logger.info({ maxRecordBytes: limit, limitedBy: smallest.topic, maxMessageBytes: smallest.bytes }, 'record limit');
+  return limit;
 }
 
 /**
@@ -174,6 +225,7 @@ export async function startService(config: SplitterConfig, deps: SplitterService
         { context: { topic: config.SPLITTER_SUBSTREAMS_TOPIC, actual, configured: config.SPLITTER_SUBSTREAMS } },
       );
     }
+    const maxRecordBytes = await recordLimit(clients, config, topics.map((t) => t.topic).filter((t) => t !== stateTopic), logger);
     health.setReady('topics', true, `${input} → ${topics.map((t) => t.topic).join(', ')}`);
 
     const codec = createCodec({
@@ -197,7 +249,7 @@ export async function startService(config: SplitterConfig, deps: SplitterService
       });
       return latestState(records, source);
     };
-    const core = new SplitterHandler(splitterOptions(config, retryingDecoder(codec, logger)), committedOffset, counters, routingState);
+    const core = new SplitterHandler(splitterOptions(config, retryingDecoder(codec, logger), maxRecordBytes), committedOffset, counters, routingState);
 
     const processor: PartitionProcessor = await runPartitionProcessor({
       clients,

@@ -178,7 +178,7 @@ test('an async decoder (Schema Registry framed) is awaited', async () => {
   assert.equal(out.records[0]!.partition, 3);
 });
 
-test('event time from the timestamp, a header (ms or ISO) and a payload field; unreadable falls back to the timestamp, counted', async () => {
+test('event time from the timestamp, a header (ms or ISO) and a payload field; a missing one falls back to the timestamp (counted), an unreadable one is dead-lettered', async () => {
   const counters = createCounters();
   const out = new Collect(false);
   const none = {};
@@ -193,10 +193,18 @@ test('event time from the timestamp, a header (ms or ISO) and a payload field; u
     0,
   );
   assert.deepEqual(
-    out.records.map((r) => Number(r.headers!['convoy-event-time']!.toString())),
-    [1700000000123, Date.UTC(2024, 0, 2, 3, 4, 5, 6), 1002, 1003, 42, Date.UTC(2024, 0, 2, 3, 4, 5), 1006],
+    out.records.map((r) => r.topic === 'dlq' ? `${r.headers!['convoy-error-code']}: ${r.headers!['convoy-error-message']}` : Number(r.headers!['convoy-event-time']!.toString())),
+    [
+      1700000000123,
+      Date.UTC(2024, 0, 2, 3, 4, 5, 6),
+      'SPLITTER_EVENT_TIME_UNREADABLE: header ts holds "soon", not an event time (ms since the epoch or ISO-8601)',
+      1003,
+      42,
+      Date.UTC(2024, 0, 2, 3, 4, 5),
+      'SPLITTER_EVENT_TIME_UNREADABLE: payload field at holds true, not an event time (ms since the epoch or ISO-8601)',
+    ],
   );
-  assert.equal(counters.eventTimeFallbacks, 3);
+  assert.equal(counters.eventTimeFallbacks, 1);
 });
 
 const dlqHeaders = (code: string, message: string, offset: number, extra: Record<string, string> = {}) => {

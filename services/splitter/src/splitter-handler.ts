@@ -9,6 +9,8 @@ import {
   CONVOY_HEADER_PREFIX,
   deadLetterRecord,
   encodeEnvelope,
+  fitRecord,
+  recordBatchBytes,
   partitionForKey,
   type ConvoyRecord,
   type Envelope,
@@ -30,6 +32,34 @@ import {
 export const SPLITTER_STAGE = 'splitter';
 export const SPLITTER_MISSING_CUSTOMER_ID = 'SPLITTER_MISSING_CUSTOMER_ID';
 export const SPLITTER_VALUE_TOO_LARGE = 'SPLITTER_VALUE_TOO_LARGE';
+/** The data record (key + value + headers + envelope) would not fit the next hop's `max.message.bytes`. */
+export const SPLITTER_RECORD_TOO_LARGE = 'SPLITTER_RECORD_TOO_LARGE';
+/** The record has a null value (a tombstone): no event. */
+export const SPLITTER_NULL_VALUE = 'SPLITTER_NULL_VALUE';
+/** The input carries Convoy envelope or stage headers (`convoy-*` other than `convoy-error-*`). */
+export const SPLITTER_SPOOFED_CONVOY_HEADER = 'SPLITTER_SPOOFED_CONVOY_HEADER';
+/** A header the splitter must read (customer ID or event time) is not valid UTF-8. */
+export const SPLITTER_MALFORMED_HEADER = 'SPLITTER_MALFORMED_HEADER';
+/** The event-time source is present but holds no time (not ms, not ISO-8601, NaN, an object...). */
+export const SPLITTER_EVENT_TIME_UNREADABLE = 'SPLITTER_EVENT_TIME_UNREADABLE';
+/** The event time lies outside the configured bounds. */
+export const SPLITTER_EVENT_TIME_OUT_OF_RANGE = 'SPLITTER_EVENT_TIME_OUT_OF_RANGE';
+
+/** Prefix of the dead-letter reason headers: on input they are stripped, never a reason to dead-letter (a fixed dead letter may be replayed). */
+const REASON_HEADER_PREFIX = 'convoy-error-';
+
+/**
+ * Bounds on a record's event time (ms since the epoch), checked whatever its source. Each bound is
+ * optional; a record outside any of them is dead-lettered with `SPLITTER_EVENT_TIME_OUT_OF_RANGE`.
+ */
+export interface EventTimeBounds {
+  /** Earliest accepted event time, absolute. */
+  readonly min?: number;
+  /** Latest accepted event time: this far ahead of the processing clock (`now`). */
+  readonly maxFutureMs?: number;
+  /** Earliest accepted event time: this far behind the processing clock (`now`). */
+  readonly maxPastMs?: number;
+}
 
 /**
  * Decodes a payload (SR framed or plain JSON). May be async (schema lookups). A retriable error
@@ -64,6 +94,26 @@ export interface SplitterOptions {
   readonly markerEveryEvents: number;
   /** An idle partition (seq unchanged) re-sends its markers this often. */
   readonly markerIdleIntervalMs: number;
+  /**
+   * An input record carrying `convoy-*` headers other than the dead-letter reason headers:
+   * `dead-letter` it (`SPLITTER_SPOOFED_CONVOY_HEADER`), or `strip` them and pass it on. Default `strip`.
+   * Either way no input header is ever read as Convoy metadata.
+   */
+  readonly convoyHeadersOnInput?: 'dead-letter' | 'strip';
+  /**
+   * A record with a null value (a tombstone): `dead-letter` it (`SPLITTER_NULL_VALUE`), or `pass` it on
+   * like any record (a null value whose attributes live in the payload is then dead-lettered for
+   * those). Default `pass`.
+   */
+  readonly nullValues?: 'dead-letter' | 'pass';
+  /** Default: no bounds. */
+  readonly eventTimeBounds?: EventTimeBounds;
+  /**
+   * The largest record (as `recordBatchBytes` counts it) the splitter writes: a data record above it
+   * is dead-lettered (`SPLITTER_RECORD_TOO_LARGE`); a dead letter above it loses its value, then its
+   * key, then its original headers (`fitRecord`). Default: unbounded.
+   */
+  readonly maxRecordBytes?: number;
   /** Classification mode. */
   readonly ruleSet?: RuleSet;
   readonly defaultTopic?: string;
@@ -89,6 +139,8 @@ export interface SplitterCounters {
   stateRecordsWritten: number;
   /** Dead-lettered records, by error code. */
   readonly deadLettered: Map<string, number>;
+  /** Dead letters that had to leave out their value (and maybe key and headers) to fit `maxRecordBytes`. */
+  deadLettersTrimmed: number;
   strippedHeaders: number;
   /** Records whose configured event-time source was missing or unreadable: they carry the record timestamp instead. */
   eventTimeFallbacks: number;
@@ -103,6 +155,7 @@ export function createCounters(): SplitterCounters {
     epochSwitches: 0,
     stateRecordsWritten: 0,
     deadLettered: new Map(),
+    deadLettersTrimmed: 0,
     strippedHeaders: 0,
     eventTimeFallbacks: 0,
   };
@@ -129,7 +182,10 @@ const NO_PAYLOAD = Symbol('no payload');
  *   may point too high (a marker then resolves the gap) but never below a record already emitted.
  *   `prev` is omitted when it would be negative.
  * - Markers claim only what is committed: after assignment S starts at `committed offset - 1`.
- * - Incoming `convoy-*` headers are dropped; the original key, value, timestamp and other headers are kept.
+ * - No incoming `convoy-*` header is ever read: a record carrying them is dead-lettered or stripped of
+ *   them (`convoyHeadersOnInput`); the original key, value, timestamp and other headers are kept.
+ * - Hostile input (docs/hostile-input.md) becomes a dead letter with a stable code, never an
+ *   exception: only a retriable decode failure is rethrown. No data record or dead letter exceeds `maxRecordBytes`.
  * - Hash mode: after the data, a progress marker (`seq` = S, the last offset processed) goes into
  *   every sub-stream partition whenever `markerEveryEvents` records have been processed since the
  *   last markers, at the end of a call or on a tick once `markerIntervalMs` has passed with S moved,
@@ -159,6 +215,8 @@ export class SourcePartitionSplitter {
   #lastMarkerSeq = Number.NEGATIVE_INFINITY;
   #lastMarkerAt = Number.NEGATIVE_INFINITY;
   #sinceMarker = 0;
+  /** The processing clock of the unit of work in progress (event-time bounds). */
+  #now = 0;
   #current: RoutingEpoch;
   #previous: RoutingEpoch | undefined;
   /** Routing-state work due at the start of the next unit of work. */
@@ -199,6 +257,7 @@ export class SourcePartitionSplitter {
   }
 
   async onRecords(records: readonly ConvoyRecord[], output: SplitterOutput, now: number): Promise<void> {
+    this.#now = now;
     this.#beginUnit(output, now, records[0]?.offset);
     for (const record of records) {
       await this.#split(record, output);
@@ -292,13 +351,27 @@ export class SourcePartitionSplitter {
     this.#linked = true;
     this.#sinceMarker++;
 
-    const headers: RecordHeaders = {};
-    for (const [name, value] of Object.entries(record.headers)) {
-      if (name.startsWith(CONVOY_HEADER_PREFIX)) counters.strippedHeaders++;
-      else headers[name] = value;
-    }
-
     const options = this.#options;
+    const headers: RecordHeaders = {};
+    const spoofed: string[] = [];
+    let stripped = 0;
+    for (const [name, value] of Object.entries(record.headers)) {
+      if (!name.startsWith(CONVOY_HEADER_PREFIX)) headers[name] = value;
+      else {
+        stripped++;
+        if (!name.startsWith(REASON_HEADER_PREFIX)) spoofed.push(name);
+      }
+    }
+    if (spoofed.length > 0 && options.convoyHeadersOnInput === 'dead-letter') {
+      this.#deadLetter(record, output, new ConvoyError(SPLITTER_SPOOFED_CONVOY_HEADER, `input carries Convoy header(s) ${spoofed.join(', ')}; input headers are never trusted as Convoy metadata`));
+      return;
+    }
+    counters.strippedHeaders += stripped;
+
+    if (record.value === null && options.nullValues === 'dead-letter') {
+      this.#deadLetter(record, output, new ConvoyError(SPLITTER_NULL_VALUE, 'record has a null value (a tombstone), not an event'));
+      return;
+    }
     if (record.value !== null && record.value.length > options.maxValueBytes) {
       this.#deadLetter(record, output, new ConvoyError(SPLITTER_VALUE_TOO_LARGE, `value is ${record.value.length} bytes, more than SPLITTER_MAX_VALUE_BYTES=${options.maxValueBytes}`));
       return;
@@ -322,17 +395,25 @@ export class SourcePartitionSplitter {
       }
     }
 
-    const envelope: Envelope = { kind: 'data', seq: record.offset, source: this.source, eventTime: this.#eventTime(record, payload), epoch: this.#current.epoch };
+    const eventTime = this.#eventTime(record, payload);
+    if (eventTime instanceof ConvoyError) {
+      this.#deadLetter(record, output, eventTime);
+      return;
+    }
+    const envelope: Envelope = { kind: 'data', seq: record.offset, source: this.source, eventTime, epoch: this.#current.epoch };
     if (prev >= 0) envelope.prev = prev;
 
     if (options.mode === 'classify') {
       const topic = classify(options.ruleSet!, payload, options.defaultTopic!);
-      output.send({ topic, key: record.key, value: record.value, headers: { ...headers, ...encodeEnvelope(envelope) }, timestamp: record.timestamp });
-      increment(counters.eventsOut, topic);
+      this.#sendData(record, output, { topic, key: record.key, value: record.value, headers: { ...headers, ...encodeEnvelope(envelope) }, timestamp: record.timestamp });
       return;
     }
 
     const customerId = this.#customerId(record, payload);
+    if (customerId instanceof ConvoyError) {
+      this.#deadLetter(record, output, customerId);
+      return;
+    }
     if (customerId === undefined) {
       this.#deadLetter(record, output, new ConvoyError(SPLITTER_MISSING_CUSTOMER_ID, `no customer ID at ${describeKeySource(options.keySource)}`));
       return;
@@ -341,7 +422,7 @@ export class SourcePartitionSplitter {
     const substreams = this.#current.substreams;
     const substream = options.mode === 'round-robin' ? record.offset % substreams : partitionForKey(customerId, substreams);
     envelope.substream = substream;
-    output.send({
+    this.#sendData(record, output, {
       topic: options.substreamsTopic,
       partition: substream,
       key: record.key,
@@ -349,30 +430,91 @@ export class SourcePartitionSplitter {
       headers: { ...headers, ...encodeEnvelope(envelope) },
       timestamp: record.timestamp,
     });
-    increment(counters.eventsOut, options.substreamsTopic);
   }
 
-  #customerId(record: ConvoyRecord, payload: unknown): Uint8Array | undefined {
+  #sendData(record: ConvoyRecord, output: SplitterOutput, data: OutgoingRecord): void {
+    const limit = this.#options.maxRecordBytes;
+    const size = limit === undefined ? 0 : recordBatchBytes(data);
+    if (limit !== undefined && size > limit) {
+      this.#deadLetter(record, output, new ConvoyError(SPLITTER_RECORD_TOO_LARGE, `the data record would take ${size} bytes (key, value and headers), more than SPLITTER_MAX_RECORD_BYTES=${limit}`));
+      return;
+    }
+    output.send(data);
+    increment(this.#counters.eventsOut, data.topic);
+  }
+
+  /** The customer ID bytes; undefined when missing or empty; an error for a header that is not UTF-8 text. */
+  #customerId(record: ConvoyRecord, payload: unknown): Uint8Array | ConvoyError | undefined {
     const source = this.#options.keySource;
     let id: Uint8Array | undefined;
     if (source.kind === 'key') id = record.key ?? undefined;
-    else if (source.kind === 'header') id = record.headers[source.name];
-    else id = customerIdFromValue(fieldAt(payload, source.path));
+    else if (source.kind === 'header') {
+      id = record.headers[source.name];
+      if (id !== undefined && utf8(id) === undefined) return malformedHeader(source.name, id);
+    } else id = customerIdFromValue(fieldAt(payload, source.path));
     return id === undefined || id.length === 0 ? undefined : id;
   }
 
-  #eventTime(record: ConvoyRecord, payload: unknown): number {
+  /**
+   * The event time, or why the record is dead-lettered. A missing header or field falls back to the
+   * record timestamp (counted); one that is present but holds no time is an error, as is any time
+   * outside the bounds (the record timestamp included).
+   */
+  #eventTime(record: ConvoyRecord, payload: unknown): number | ConvoyError {
     const source = this.#options.eventTimeSource;
-    if (source.kind === 'timestamp') return record.timestamp;
-    const raw = source.kind === 'header' ? record.headers[source.name]?.toString('utf8') : payload === NO_PAYLOAD ? undefined : fieldAt(payload, source.path);
-    const eventTime = eventTimeFromValue(raw);
-    if (eventTime !== undefined) return eventTime;
-    this.#counters.eventTimeFallbacks++;
-    return record.timestamp;
+    let eventTime: number | undefined;
+    let from: string;
+    if (source.kind === 'timestamp') {
+      eventTime = record.timestamp;
+      from = 'the record timestamp';
+    } else {
+      let raw: unknown;
+      if (source.kind === 'header') {
+        const bytes = record.headers[source.name];
+        from = `header ${source.name}`;
+        if (bytes !== undefined) {
+          raw = utf8(bytes);
+          if (raw === undefined) return malformedHeader(source.name, bytes);
+        }
+      } else {
+        from = `payload field ${source.path}`;
+        raw = payload === NO_PAYLOAD ? undefined : fieldAt(payload, source.path);
+      }
+      if (raw === undefined || raw === null) {
+        this.#counters.eventTimeFallbacks++;
+        eventTime = record.timestamp;
+        from = 'the record timestamp';
+      } else {
+        eventTime = eventTimeFromValue(raw);
+        if (eventTime === undefined) {
+          return new ConvoyError(SPLITTER_EVENT_TIME_UNREADABLE, `${from} holds ${describeRaw(raw)}, not an event time (ms since the epoch or ISO-8601)`);
+        }
+      }
+    }
+    const problem = this.#outOfBounds(eventTime);
+    return problem === undefined ? eventTime : new ConvoyError(SPLITTER_EVENT_TIME_OUT_OF_RANGE, `event time ${eventTime} (${isoOf(eventTime)}) from ${from} is ${problem}`);
+  }
+
+  #outOfBounds(eventTime: number): string | undefined {
+    const bounds = this.#options.eventTimeBounds;
+    if (bounds === undefined) return undefined;
+    const now = this.#now;
+    if (bounds.min !== undefined && eventTime < bounds.min) return `before SPLITTER_EVENT_TIME_MIN=${bounds.min} (${isoOf(bounds.min)})`;
+    if (bounds.maxFutureMs !== undefined && eventTime > now + bounds.maxFutureMs) {
+      return `more than SPLITTER_EVENT_TIME_MAX_FUTURE_MS=${bounds.maxFutureMs} ahead of the processing clock ${now}`;
+    }
+    if (bounds.maxPastMs !== undefined && eventTime < now - bounds.maxPastMs) {
+      return `more than SPLITTER_EVENT_TIME_MAX_PAST_MS=${bounds.maxPastMs} behind the processing clock ${now}`;
+    }
+    return undefined;
   }
 
   #deadLetter(record: ConvoyRecord, output: SplitterOutput, error: ConvoyError): void {
-    output.send(deadLetterRecord(record, error, SPLITTER_STAGE, this.#options.dlqTopic));
+    const dead = deadLetterRecord(record, error, SPLITTER_STAGE, this.#options.dlqTopic);
+    const limit = this.#options.maxRecordBytes;
+    const fitted = limit === undefined ? dead : fitRecord(dead, limit, isReasonHeader);
+    if (fitted !== dead) this.#counters.deadLettersTrimmed++;
+    output.send(fitted);
     increment(this.#counters.deadLettered, error.code);
   }
 
@@ -453,6 +595,35 @@ export class SplitterHandler implements PartitionHandler {
     }
     return splitter;
   }
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The bytes as text, or undefined when they are not valid UTF-8. */
+function utf8(bytes: Uint8Array): string | undefined {
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+function malformedHeader(name: string, bytes: Uint8Array): ConvoyError {
+  const shown = Buffer.from(bytes.subarray(0, 32)).toString('hex');
+  return new ConvoyError(SPLITTER_MALFORMED_HEADER, `header ${name} is not valid UTF-8 (bytes ${shown}${bytes.length > 32 ? '...' : ''})`);
+}
+
+function isReasonHeader(name: string): boolean {
+  return name.startsWith(REASON_HEADER_PREFIX) || name.startsWith('__connect.errors.') || name.startsWith('kafka_dlt-');
+}
+
+function describeRaw(raw: unknown): string {
+  const text = typeof raw === 'string' ? JSON.stringify(raw) : typeof raw === 'object' ? Object.prototype.toString.call(raw) : String(raw);
+  return text.length > 64 ? `${text.slice(0, 64)}...` : text;
+}
+
+function isoOf(ms: number): string {
+  return Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : 'beyond the Date range';
 }
 
 function describeKeySource(source: KeySource): string {
