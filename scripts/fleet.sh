@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Brings the sequential convoy up on this machine with no container engine: installs Node 24 +
-# pnpm + dependencies when missing, starts the local Kafka + registry stack unless KAFKA_BROKERS is
-# set, then runs splitter, workers and merger as processes with a demo producer (scripts/fleet.ts).
+# `pnpm start`: the whole fleet of docker-compose.yml on this machine with no container engine:
+# installs Node 24 + pnpm + dependencies when missing, starts the local Kafka + registry stack unless
+# KAFKA_BROKERS is set, then runs every Convoy container of the compose file as a process, with the
+# environment compose gives it (topic-init first, then the services and the demo producer;
+# scripts/fleet.ts, docs/deploy-compose.md).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=bootstrap.sh
