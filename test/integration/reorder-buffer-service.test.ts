@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ServiceProcess } from '../harness/processes.ts';
 import { uniqueName, testStack } from '../harness/stack.ts';
-import { createTopics, deleteGroups, deleteTopics, produce, readTopic, type ProduceRecord, type ReadRecord } from '../harness/topics.ts';
+import { createTopics, deleteGroups, deleteTopics, produce, readTopic, withAdmin, type ProduceRecord, type ReadRecord } from '../harness/topics.ts';
 
 function lcg(seed: number): () => number {
   let x = seed;
@@ -147,4 +147,58 @@ test('reorder-buffer: a silent gap times out; late arrivals follow route-late, e
   assert.equal(await service.metric('convoy_reorder_buffer_late_total', { policy: 'emit-flagged' }), 2);
   const dead = await readTopic(dlq, { until: (r) => r.length >= 2, timeoutMs: 20_000 });
   assert.deepEqual(dead.map((r) => r.headers['convoy-error-code']).sort(), ['REORDER_INVALID_SEQ', 'REORDER_MISSING_STREAM_KEY']);
+});
+
+test('reorder-buffer (event-time): a far-future event is dead-lettered, trimmed to the DLQ topic, and the next good record stays on time', { timeout: 60_000 }, async (t) => {
+  testStack();
+  const input = uniqueName('reorder-hostile-in');
+  const output = uniqueName('reorder-hostile-out');
+  const dlq = `${output}.dlq`;
+  const group = uniqueName('reorder-hostile-group');
+  await createTopics([{ topic: input, partitions: 1 }]);
+  // A DLQ topic far smaller than the input's limit: a whole copy of the hostile record would be refused.
+  await withAdmin((admin) =>
+    admin.createTopics({ waitForLeaders: true, topics: [{ topic: dlq, numPartitions: 1, replicationFactor: 1, configEntries: [{ name: 'max.message.bytes', value: '16384' }] }] }),
+  );
+  t.after(async () => {
+    await deleteTopics([input, output, `${output}.late`, dlq]);
+    await deleteGroups([group]);
+  });
+  const now = Date.now();
+  const at = (key: string, time: number, value = '{}'): ProduceRecord => ({ partition: 0, key, value, headers: { t: String(time) } });
+  await produce(input, [at('s', now - 3_000), at('s', 8.64e15, 'x'.repeat(50_000)), at('s', now - 2_000)]);
+  const service = await ServiceProcess.start({
+    service: 'reorder-buffer',
+    env: {
+      KAFKA_BROKERS: testStack().brokers.join(','),
+      REORDER_INPUT_TOPIC: input,
+      REORDER_OUTPUT_TOPIC: output,
+      REORDER_DLQ_TOPIC: dlq,
+      REORDER_GROUP_ID: group,
+      REORDER_MODE: 'event-time',
+      REORDER_EVENT_TIME_SOURCE: 'header:t',
+      REORDER_SLACK_MS: '0',
+      REORDER_IDLE_FLUSH_MS: '500ms',
+      REORDER_TICK_INTERVAL_MS: '100ms',
+    },
+  });
+  t.after(() => service.kill('SIGKILL'));
+  await service.ready();
+  const released = await readTopic(output, { until: (r) => r.length >= 2, timeoutMs: 30_000 });
+  assert.deepEqual(
+    released.map((r) => [r.headers['convoy-event-time'], r.headers['convoy-late']]),
+    [
+      [String(now - 3_000), undefined],
+      [String(now - 2_000), undefined],
+    ],
+    service.logTail(),
+  );
+  const [dead] = await readTopic(dlq, { until: (r) => r.length >= 1, timeoutMs: 20_000 });
+  assert.deepEqual(
+    [dead?.headers['convoy-error-code'], dead?.value, dead?.headers['convoy-error-omitted'], dead?.headers['convoy-error-omitted-bytes']],
+    ['REORDER_EVENT_TIME_OUT_OF_RANGE', null, 'value', 'value=50000'],
+  );
+  assert.equal(await service.metric('convoy_reorder_buffer_dead_letters_total', { code: 'REORDER_EVENT_TIME_OUT_OF_RANGE' }), 1);
+  assert.equal(await service.metric('convoy_reorder_buffer_dead_letters_trimmed_total'), 1);
+  assert.equal((await readTopic(`${output}.late`, { idleMs: 1_000, timeoutMs: 5_000 })).length, 0);
 });

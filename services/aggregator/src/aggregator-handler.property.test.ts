@@ -51,17 +51,17 @@ test('property: kill at any batch boundary + restore from the changelog = uninte
         }
         const whole = new Recorder();
         const reference = new WindowPartitionHandler(INPUT, options);
-        for (const batch of batches) reference.onRecords(batch, whole);
+        for (const batch of batches) reference.onRecords(batch, whole, 0);
         const expected = whole.sent.filter((r) => r.topic !== 'cl');
 
         const cut = cutSeed % (batches.length + 1);
         const out = new Recorder();
         const first = new WindowPartitionHandler(INPUT, options);
-        for (const batch of batches.slice(0, cut)) first.onRecords(batch, out);
+        for (const batch of batches.slice(0, cut)) first.onRecords(batch, out, 0);
         const tail = decodeChangelogTail(consumed(out.sent), INPUT, true);
         const second = new WindowPartitionHandler(INPUT, options, tail.kind === 'state' ? (tail.state as WindowPartitionState) : undefined);
         // The replay re-delivers from the committed offset, regrouped in one batch.
-        second.onRecords(batches.slice(cut).flat(), out);
+        second.onRecords(batches.slice(cut).flat(), out, 0);
         const got = out.sent.filter((r) => r.topic !== 'cl');
         assert.deepEqual(got, expected);
 

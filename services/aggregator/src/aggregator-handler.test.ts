@@ -60,12 +60,12 @@ describe('WindowPartitionHandler', () => {
     const input = new Input();
     const h = new WindowPartitionHandler(INPUT, windowOptions());
     const out = new Recorder();
-    h.onRecords([input.order('eu', 10_000, 20), input.order('eu', 50_000, 35), input.order('us', 30_000, 12), input.watermark(59_998)], out);
+    h.onRecords([input.order('eu', 10_000, 20), input.order('eu', 50_000, 35), input.order('us', 30_000, 12), input.watermark(59_998)], out, 0);
     assert.deepEqual(results(out.sent), []);
     assert.equal(out.on('cl').length, 1, 'one changelog write per unit');
     out.clear();
 
-    h.onRecords([input.watermark(59_999)], out);
+    h.onRecords([input.watermark(59_999)], out, 0);
     assert.deepEqual(results(out.sent), [
       ['eu|0|60000', 'final', '1', { key: 'eu', windowStart: 0, windowEnd: 60_000, ...agg(2, 55, 20, 35), version: 1, kind: 'final' }],
       ['us|0|60000', 'final', '1', { key: 'us', windowStart: 0, windowEnd: 60_000, ...agg(1, 12, 12, 12), version: 1, kind: 'final' }],
@@ -73,7 +73,7 @@ describe('WindowPartitionHandler', () => {
     assert.equal(out.sent.at(-1)?.topic, 'cl', 'the changelog write comes after the results of its unit');
     out.clear();
 
-    h.onRecords([input.order('eu', 70_000, 8), input.order('eu', 55_000, 5)], out);
+    h.onRecords([input.order('eu', 70_000, 8), input.order('eu', 55_000, 5)], out, 0);
     assert.deepEqual(results(out.sent), [
       [
         'eu|0|60000',
@@ -84,11 +84,11 @@ describe('WindowPartitionHandler', () => {
     ]);
     out.clear();
 
-    h.onRecords([input.watermark(89_999)], out);
+    h.onRecords([input.watermark(89_999)], out, 0);
     assert.deepEqual(results(out.sent), []);
     assert.equal(h.openWindows, 1, 'both [0, 60000) windows retired');
     const late = input.order('eu', 58_000, 7);
-    h.onRecords([late], out);
+    h.onRecords([late], out, 0);
     assert.deepEqual(results(out.sent), []);
     const [lateOut] = out.on('out.late');
     assert.equal(lateOut?.key?.toString(), 'eu');
@@ -98,7 +98,7 @@ describe('WindowPartitionHandler', () => {
     assert.equal(lateOut?.headers?.['convoy-event-time']?.toString(), '58000', 'original headers kept');
     out.clear();
 
-    h.onRecords([input.watermark(119_999)], out);
+    h.onRecords([input.watermark(119_999)], out, 0);
     assert.deepEqual(results(out.sent), [
       ['eu|60000|120000', 'final', '1', { key: 'eu', windowStart: 60_000, windowEnd: 120_000, ...agg(1, 8, 8, 8), version: 1, kind: 'final' }],
     ]);
@@ -113,7 +113,7 @@ describe('WindowPartitionHandler', () => {
       const input = new Input();
       const h = new WindowPartitionHandler(INPUT, windowOptions());
       const out = new Recorder();
-      h.onRecords([input.order('eu', 1_000, 1), input.watermark(59_999, header)], out);
+      h.onRecords([input.order('eu', 1_000, 1), input.watermark(59_999, header)], out, 0);
       assert.deepEqual(results(out.sent).map((r) => (r as unknown[])[0]), ['eu|0|60000'], header);
     }
   });
@@ -122,10 +122,10 @@ describe('WindowPartitionHandler', () => {
     const input = new Input();
     const h = new WindowPartitionHandler(INPUT, windowOptions({ watermark: 'bounded', maxOutOfOrderMs: 10_000 }));
     const out = new Recorder();
-    h.onRecords([input.order('eu', 10_000, 1), input.watermark(1_000_000), input.order('eu', 69_999, 2)], out);
+    h.onRecords([input.order('eu', 10_000, 1), input.watermark(1_000_000), input.order('eu', 69_999, 2)], out, 0);
     assert.deepEqual(results(out.sent), [], 'watermark 59 999 (strict): the window end 60 000 not passed');
     assert.equal(h.counters.ignored, 1);
-    h.onRecords([input.order('eu', 50_000, 3), input.order('eu', 70_000, 4)], out);
+    h.onRecords([input.order('eu', 50_000, 3), input.order('eu', 70_000, 4)], out, 0);
     assert.deepEqual(results(out.sent), [
       ['eu|0|60000', 'final', '1', { key: 'eu', windowStart: 0, windowEnd: 60_000, ...agg(2, 4, 1, 3), version: 1, kind: 'final' }],
     ]);
@@ -136,7 +136,7 @@ describe('WindowPartitionHandler', () => {
     const input = new Input();
     const h = new WindowPartitionHandler(INPUT, windowOptions({ earlyEveryEvents: 2 }));
     const out = new Recorder();
-    h.onRecords([input.order('eu', 1, 1), input.order('eu', 2, 2), input.order('eu', 3, 3), input.watermark(59_999), input.order('eu', 4, 4)], out);
+    h.onRecords([input.order('eu', 1, 1), input.order('eu', 2, 2), input.order('eu', 3, 3), input.watermark(59_999), input.order('eu', 4, 4)], out, 0);
     assert.deepEqual(
       results(out.sent).map((r) => (r as unknown[]).slice(0, 3)),
       [
@@ -151,7 +151,7 @@ describe('WindowPartitionHandler', () => {
     const input = new Input();
     const h = new WindowPartitionHandler(INPUT, windowOptions({ earlyEveryMs: 1_000 }));
     const out = new Recorder();
-    h.onRecords([input.order('eu', 1, 5)], out);
+    h.onRecords([input.order('eu', 1, 5)], out, 0);
     out.clear();
     h.onTick(10_000, out);
     assert.deepEqual(results(out.sent).map((r) => (r as unknown[]).slice(0, 3)), [['eu|0|60000', 'early', '1']]);
@@ -165,13 +165,13 @@ describe('WindowPartitionHandler', () => {
     const input = new Input();
     const h = new WindowPartitionHandler(INPUT, windowOptions({ windows: hoppingWindows({ size: 60_000, slide: 30_000 }), allowedLateness: 0 }));
     const out = new Recorder();
-    h.onRecords([input.order('eu', 40_000, 1), input.watermark(59_999), input.order('eu', 45_000, 2)], out);
+    h.onRecords([input.order('eu', 40_000, 1), input.watermark(59_999), input.order('eu', 45_000, 2)], out, 0);
     assert.deepEqual(results(out.sent).map((r) => (r as unknown[]).slice(0, 3)), [['eu|0|60000', 'final', '1']]);
     assert.deepEqual(JSON.parse(String(out.on('out.late')[0]?.headers?.['convoy-late-windows'])), [
       { windowStart: 0, windowEnd: 60_000, reason: 'window-retired' },
     ]);
     out.clear();
-    h.onRecords([input.watermark(89_999)], out);
+    h.onRecords([input.watermark(89_999)], out, 0);
     assert.deepEqual(results(out.sent).map((r) => (r as unknown[]).slice(0, 4)), [
       ['eu|30000|90000', 'final', '1', { key: 'eu', windowStart: 30_000, windowEnd: 90_000, ...agg(2, 3, 1, 2), version: 1, kind: 'final' }],
     ]);
@@ -194,6 +194,7 @@ describe('WindowPartitionHandler', () => {
         input.order('eu', 1, 1),
       ],
       out,
+      0,
     );
     assert.deepEqual(
       out.on('dlq').map((r) => [r.headers?.['convoy-error-code']?.toString(), r.headers?.['convoy-error-stage']?.toString(), r.headers?.['__connect.errors.offset']?.toString()]),
@@ -218,7 +219,7 @@ describe('WindowPartitionHandler', () => {
     const { valueField: _unused, ...options } = windowOptions({ key: { kind: 'field', path: 'order.region' }, eventTime: { kind: 'field', path: 'at' } });
     const h = new WindowPartitionHandler(INPUT, options);
     const out = new Recorder();
-    h.onRecords([input.raw(null, JSON.stringify({ order: { region: 'eu' }, at: '1970-01-01T00:00:01.000Z' }), {}), input.watermark(59_999)], out);
+    h.onRecords([input.raw(null, JSON.stringify({ order: { region: 'eu' }, at: '1970-01-01T00:00:01.000Z' }), {}), input.watermark(59_999)], out, 0);
     assert.deepEqual(results(out.sent), [['eu|0|60000', 'final', '1', { key: 'eu', windowStart: 0, windowEnd: 60_000, ...agg(1, 1, 1, 1), version: 1, kind: 'final' }]]);
   });
 
@@ -238,19 +239,19 @@ describe('WindowPartitionHandler', () => {
     const options = windowOptions({ chunkBytes: 1024 });
     const whole = new Recorder();
     const reference = new WindowPartitionHandler(INPUT, options);
-    for (const record of trace(new Input())) reference.onRecords([record], whole);
+    for (const record of trace(new Input())) reference.onRecords([record], whole, 0);
     const expected = whole.sent.filter((r) => r.topic !== 'cl');
     for (let cut = 0; cut <= 10; cut++) {
       const records = trace(new Input());
       const out = new Recorder();
       const first = new WindowPartitionHandler(INPUT, options);
-      for (const record of records.slice(0, cut)) first.onRecords([record], out);
+      for (const record of records.slice(0, cut)) first.onRecords([record], out, 0);
       const tail = decodeChangelogTail(asConsumed(out.sent), INPUT, true);
       const restored = tail.kind === 'state' ? (tail.state as WindowPartitionState) : undefined;
       assert.equal(tail.kind, cut === 0 ? 'empty' : 'state');
       const second = new WindowPartitionHandler(INPUT, options, restored);
       // The processor replays from the committed offset; a replayed record below it is skipped.
-      second.onRecords(records.slice(Math.max(0, cut - 1)), out);
+      second.onRecords(records.slice(Math.max(0, cut - 1)), out, 0);
       assert.deepEqual(out.sent.filter((r) => r.topic !== 'cl'), expected, `cut at ${cut}`);
       if (cut > 0) assert.equal(second.counters.duplicates, 1);
     }
@@ -259,7 +260,7 @@ describe('WindowPartitionHandler', () => {
   test('a restore with other window settings is refused', () => {
     const input = new Input();
     const h = new WindowPartitionHandler(INPUT, windowOptions());
-    h.onRecords([input.order('eu', 1, 1)], new Recorder());
+    h.onRecords([input.order('eu', 1, 1)], new Recorder(), 0);
     assert.throws(() => new WindowPartitionHandler(INPUT, windowOptions({ allowedLateness: 5 }), h.snapshot()), { code: 'AGGREGATOR_STATE_INCOMPATIBLE' });
     assert.throws(() => new WindowPartitionHandler(INPUT, windowOptions(), { ...h.snapshot(), mode: 'dispatch' } as never), { code: 'AGGREGATOR_STATE_INCOMPATIBLE' });
   });
@@ -278,8 +279,8 @@ describe('DispatchPartitionHandler', () => {
     const input = new Input();
     const h = new DispatchPartitionHandler(INPUT, dispatchOptions());
     const out = new Recorder();
-    h.onRecords([input.accept('ride-1', 'ann', 1_000, 4_000), input.accept('ride-1', 'bo', 1_000, 4_200), input.accept('ride-1', 'ann', 1_000, 5_000)], out);
-    h.onRecords([input.accept('ride-1', 'cy', 1_000, 310_000), input.accept('ride-2', 'bo', 300_000, 310_001)], out);
+    h.onRecords([input.accept('ride-1', 'ann', 1_000, 4_000), input.accept('ride-1', 'bo', 1_000, 4_200), input.accept('ride-1', 'ann', 1_000, 5_000)], out, 0);
+    h.onRecords([input.accept('ride-1', 'cy', 1_000, 310_000), input.accept('ride-2', 'bo', 300_000, 310_001)], out, 0);
     assert.deepEqual(dispatched(out.sent), [
       ['ann', 'assignment', { type: 'assignment', requestId: 'ride-1', driverId: 'ann', requestTime: 1_000, acceptTime: 4_000 }],
       ['bo', 'cancellation', { type: 'cancellation', requestId: 'ride-1', driverId: 'bo', acceptTime: 4_200, reason: 'already-assigned' }],
@@ -297,7 +298,7 @@ describe('DispatchPartitionHandler', () => {
     const input = new Input();
     const h = new DispatchPartitionHandler(INPUT, dispatchOptions());
     const out = new Recorder();
-    h.onRecords([input.raw('r', 'nope', {}), input.raw('r', JSON.stringify({ requestId: 'r', requestTime: 1 }), {})], out);
+    h.onRecords([input.raw('r', 'nope', {}), input.raw('r', JSON.stringify({ requestId: 'r', requestTime: 1 }), {})], out, 0);
     assert.deepEqual(out.on('dlq').map((r) => [r.headers?.['convoy-error-code']?.toString(), r.headers?.['convoy-error-message']?.toString()]), [
       ['AGGREGATOR_UNDECODABLE', 'the accept is not JSON'],
       ['AGGREGATOR_BAD_ACCEPT', 'the accept lacks driverId'],
@@ -308,12 +309,12 @@ describe('DispatchPartitionHandler', () => {
     const input = new Input();
     const out = new Recorder();
     const first = new DispatchPartitionHandler(INPUT, dispatchOptions());
-    first.onRecords([input.accept('ride-1', 'ann', 1_000, 4_000)], out);
+    first.onRecords([input.accept('ride-1', 'ann', 1_000, 4_000)], out, 0);
     const tail = decodeChangelogTail(asConsumed(out.sent), INPUT, true);
     assert.equal(tail.kind, 'state');
     const second = new DispatchPartitionHandler(INPUT, dispatchOptions(), (tail as { state: DispatchPartitionState }).state);
     out.clear();
-    second.onRecords([input.accept('ride-1', 'bo', 1_000, 4_100)], out);
+    second.onRecords([input.accept('ride-1', 'bo', 1_000, 4_100)], out, 0);
     assert.deepEqual(dispatched(out.sent), [
       ['bo', 'cancellation', { type: 'cancellation', requestId: 'ride-1', driverId: 'bo', acceptTime: 4_100, reason: 'already-assigned' }],
     ]);

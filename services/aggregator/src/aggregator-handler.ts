@@ -1,10 +1,10 @@
 /**
  * The aggregator's per-partition logic as pure handlers over the Kafka port's record types: input
  * records in, output records (results, late events, dead letters, changelog) out, `now` passed in.
- * No I/O, no clock.
+ * No I/O; the processing clock (`now`) is passed in, for the event-time bounds only.
  */
 import { ConvoyError } from '@convoy/errors';
-import { deadLetterRecord, type ConvoyRecord, type OutgoingRecord, type TopicPartition } from '@convoy/kafka';
+import { deadLetterRecord, fitRecord, type ConvoyRecord, type OutgoingRecord, type TopicPartition } from '@convoy/kafka';
 import {
   FirstAcceptDispatcher,
   windowResultKey,
@@ -21,13 +21,30 @@ import {
   type WindowSnapshot,
 } from '@convoy/ordering';
 import { changelogRecords } from './changelog.ts';
-import { extractEventTime, extractKey, eventTimeOf, keyText, numericValue, PayloadView, type EventTimeSource, type KeySource } from './sources.ts';
+import {
+  eventTimeOf,
+  extractEventTime,
+  extractKey,
+  isReasonHeader,
+  keyText,
+  numericValue,
+  outOfBounds,
+  PayloadView,
+  readEventTime,
+  type EventTimeBounds,
+  type EventTimeSource,
+  type KeySource,
+} from './sources.ts';
 
 export const STAGE = 'aggregator';
 export const AGGREGATOR_MISSING_KEY = 'AGGREGATOR_MISSING_KEY';
 export const AGGREGATOR_UNDECODABLE = 'AGGREGATOR_UNDECODABLE';
 export const AGGREGATOR_MISSING_VALUE = 'AGGREGATOR_MISSING_VALUE';
 export const AGGREGATOR_MISSING_EVENT_TIME = 'AGGREGATOR_MISSING_EVENT_TIME';
+/** The event-time source holds something that is no time (not integer ms, not ISO-8601). */
+export const AGGREGATOR_EVENT_TIME_UNREADABLE = 'AGGREGATOR_EVENT_TIME_UNREADABLE';
+/** An event time (or a watermark, or a dispatch time) outside `eventTimeBounds`. */
+export const AGGREGATOR_EVENT_TIME_OUT_OF_RANGE = 'AGGREGATOR_EVENT_TIME_OUT_OF_RANGE';
 export const AGGREGATOR_BAD_WATERMARK = 'AGGREGATOR_BAD_WATERMARK';
 export const AGGREGATOR_BAD_ACCEPT = 'AGGREGATOR_BAD_ACCEPT';
 export const AGGREGATOR_STATE_INCOMPATIBLE = 'AGGREGATOR_STATE_INCOMPATIBLE';
@@ -67,6 +84,14 @@ export interface HandlerTopics {
   changelogTopic: string;
   /** Largest changelog chunk (bytes of gzip'd state). */
   chunkBytes: number;
+  /**
+   * Event times outside these bounds are dead-lettered (`AGGREGATOR_EVENT_TIME_OUT_OF_RANGE`); a
+   * watermark record is held to `maxFutureMs` only (one too far back never advances anything).
+   * Default: no bounds.
+   */
+  eventTimeBounds?: EventTimeBounds;
+  /** The largest dead letter (`recordBatchBytes`): one above it loses its value, then key, then original headers. Default: unbounded. */
+  maxDeadLetterBytes?: number;
 }
 
 export interface WindowHandlerOptions extends HandlerTopics {
@@ -92,6 +117,10 @@ export interface HandlerCounters {
   /** progress / filler records, and watermark records when AGG_WATERMARK=bounded. */
   ignored: number;
   deadLettered: number;
+  /** Of `deadLettered`: by error code. */
+  deadLetteredByCode: Map<string, number>;
+  /** Dead letters written without their value (and maybe key and headers) to fit `maxDeadLetterBytes`. */
+  deadLettersTrimmed: number;
   /** Records below the restored state's input position (never expected under transactions). */
   duplicates: number;
   results: { early: number; final: number; correction: number };
@@ -108,6 +137,8 @@ function emptyCounters(): HandlerCounters {
     watermarksIn: 0,
     ignored: 0,
     deadLettered: 0,
+    deadLetteredByCode: new Map(),
+    deadLettersTrimmed: 0,
     duplicates: 0,
     results: { early: 0, final: 0, correction: 0 },
     lateEvents: { 'window-retired': 0, 'overflow-retired': 0, 'overflow-rejected': 0 },
@@ -213,7 +244,9 @@ function lateRecord(topic: string, original: ConvoyRecord, late: LateWindowEvent
  * Guarantees:
  * - Every input record leaves exactly one way: counted (possibly emitting results), routed to the
  *   late topic (events refused by a retired or overflowing window, with the reason), dead-lettered
- *   (no key, undecodable, missing value or event time, malformed watermark), or ignored and counted
+ *   (no key, undecodable, missing value or event time, an event time
+ *   unreadable or outside `eventTimeBounds`, a malformed watermark or one more than
+ *   `eventTimeBounds.maxFutureMs` ahead of `now`), or ignored and counted
  *   (progress, filler, and watermark records in bounded mode).
  * - Every unit that changed state ends with one changelog write of the whole state in the same
  *   sink, after the results it produced; restoring that write continues versions exactly
@@ -274,7 +307,8 @@ export class WindowPartitionHandler {
     return this.#aggregator.stats;
   }
 
-  onRecords(records: readonly ConvoyRecord[], out: RecordSink): void {
+  /** `now`: the processing clock of this unit of work (event-time bounds). */
+  onRecords(records: readonly ConvoyRecord[], out: RecordSink, now: number): void {
     let changed = false;
     for (const record of records) {
       if (this.#inputNext !== null && record.offset < this.#inputNext) {
@@ -283,7 +317,7 @@ export class WindowPartitionHandler {
       }
       changed = true;
       this.#inputNext = record.offset + 1;
-      this.#onRecord(record, out);
+      this.#onRecord(record, out, now);
     }
     if (changed) this.#writeChangelog(out);
   }
@@ -308,10 +342,10 @@ export class WindowPartitionHandler {
     };
   }
 
-  #onRecord(record: ConvoyRecord, out: RecordSink): void {
+  #onRecord(record: ConvoyRecord, out: RecordSink, now: number): void {
     const o = this.#options;
     const classified = classifyRecord(record);
-    if (classified.kind === 'bad') return this.#deadLetter(record, classified.error, out);
+    if (classified.kind === 'bad') return deadLetter(this.counters, o, record, classified.error, out);
     if (classified.kind === 'ignored') {
       this.counters.ignored += 1;
       return;
@@ -321,6 +355,12 @@ export class WindowPartitionHandler {
         this.counters.ignored += 1;
         return;
       }
+      const maxFutureMs = o.eventTimeBounds?.maxFutureMs;
+      if (maxFutureMs !== undefined && classified.value > now + maxFutureMs) {
+        // It would fire and retire every open window and send every later event to the late topic.
+        const message = `watermark ${classified.value} is more than AGG_EVENT_TIME_MAX_FUTURE_MS=${maxFutureMs} ahead of the processing clock ${now}`;
+        return deadLetter(this.counters, o, record, fail(AGGREGATOR_EVENT_TIME_OUT_OF_RANGE, message, { watermark: classified.value, now }), out);
+      }
       this.counters.watermarksIn += 1;
       if (this.#recordWatermark === null || classified.value > this.#recordWatermark) this.#recordWatermark = classified.value;
       this.#aggregator.onWatermark(classified.value + 1, this.#windowOutput(out, record));
@@ -329,18 +369,26 @@ export class WindowPartitionHandler {
     const payload = new PayloadView(record);
     const needsPayload = o.key.kind === 'field' || o.eventTime.kind === 'field' || o.valueField !== undefined;
     if (needsPayload && !payload.decodable) {
-      return this.#deadLetter(record, fail(AGGREGATOR_UNDECODABLE, 'the value is not JSON (needed for a field: source)'), out);
+      return deadLetter(this.counters, o, record, fail(AGGREGATOR_UNDECODABLE, 'the value is not JSON (needed for a field: source)'), out);
     }
     const key = extractKey(record, payload, o.key);
-    if (key === undefined) return this.#deadLetter(record, fail(AGGREGATOR_MISSING_KEY, `no aggregation key at ${describe(o.key)}`), out);
+    if (key === undefined) return deadLetter(this.counters, o, record, fail(AGGREGATOR_MISSING_KEY, `no aggregation key at ${describe(o.key)}`), out);
     let value = 1;
     if (o.valueField !== undefined) {
       const found = numericValue(payload.field(o.valueField));
-      if (found === undefined) return this.#deadLetter(record, fail(AGGREGATOR_MISSING_VALUE, `no finite number at field:${o.valueField}`), out);
+      if (found === undefined) return deadLetter(this.counters, o, record, fail(AGGREGATOR_MISSING_VALUE, `no finite number at field:${o.valueField}`), out);
       value = found;
     }
-    const eventTime = extractEventTime(record, payload, o.eventTime);
-    if (eventTime === undefined) return this.#deadLetter(record, fail(AGGREGATOR_MISSING_EVENT_TIME, `no event time at ${describe(o.eventTime)}`), out);
+    const reading = readEventTime(record, payload, o.eventTime);
+    if (reading.kind === 'missing') return deadLetter(this.counters, o, record, fail(AGGREGATOR_MISSING_EVENT_TIME, `no event time at ${describe(o.eventTime)}`), out);
+    if (reading.kind === 'unreadable') {
+      return deadLetter(this.counters, o, record, fail(AGGREGATOR_EVENT_TIME_UNREADABLE, `${describe(o.eventTime)} holds ${describeRaw(reading.raw)}, not an event time (integer ms or ISO-8601)`), out);
+    }
+    const eventTime = reading.ms;
+    const problem = outOfBounds(eventTime, now, o.eventTimeBounds);
+    if (problem !== undefined) {
+      return deadLetter(this.counters, o, record, fail(AGGREGATOR_EVENT_TIME_OUT_OF_RANGE, `event time ${eventTime} at ${describe(o.eventTime)} is ${problem}`, { eventTime, now }), out);
+    }
     this.counters.dataIn += 1;
     const output = this.#windowOutput(out, record);
     this.#aggregator.onEvent(key, eventTime, value, output);
@@ -365,16 +413,27 @@ export class WindowPartitionHandler {
     };
   }
 
-  #deadLetter(record: ConvoyRecord, error: ConvoyError, out: RecordSink): void {
-    this.counters.deadLettered += 1;
-    out.send(deadLetterRecord(record, error, STAGE, this.#options.dlqTopic));
-  }
-
   #writeChangelog(out: RecordSink): void {
     this.#writes += 1;
     this.counters.changelogWrites += 1;
     for (const record of changelogRecords(this.#options.changelogTopic, this.#input, this.#writes, this.snapshot(), this.#options.chunkBytes)) out.send(record);
   }
+}
+
+/** Sends `record`'s dead letter, fitted to `maxDeadLetterBytes`, and counts it by code. */
+function deadLetter(counters: HandlerCounters, options: HandlerTopics, record: ConvoyRecord, error: ConvoyError, out: RecordSink): void {
+  counters.deadLettered += 1;
+  counters.deadLetteredByCode.set(error.code, (counters.deadLetteredByCode.get(error.code) ?? 0) + 1);
+  const dead = deadLetterRecord(record, error, STAGE, options.dlqTopic);
+  const limit = options.maxDeadLetterBytes;
+  const fitted = limit === undefined ? dead : fitRecord(dead, limit, isReasonHeader);
+  if (fitted !== dead) counters.deadLettersTrimmed += 1;
+  out.send(fitted);
+}
+
+function describeRaw(raw: unknown): string {
+  const text = typeof raw === 'string' ? JSON.stringify(raw) : typeof raw === 'object' ? Object.prototype.toString.call(raw) : String(raw);
+  return text.length > 64 ? `${text.slice(0, 64)}...` : text;
 }
 
 function describe(source: KeySource | EventTimeSource): string {
@@ -443,7 +502,8 @@ export class DispatchPartitionHandler {
     return this.#dispatcher.trackedRequests;
   }
 
-  onRecords(records: readonly ConvoyRecord[], out: RecordSink): void {
+  /** `now`: the processing clock of this unit of work (event-time bounds). */
+  onRecords(records: readonly ConvoyRecord[], out: RecordSink, now: number): void {
     let changed = false;
     for (const record of records) {
       if (this.#inputNext !== null && record.offset < this.#inputNext) {
@@ -452,7 +512,7 @@ export class DispatchPartitionHandler {
       }
       changed = true;
       this.#inputNext = record.offset + 1;
-      this.#onRecord(record, out);
+      this.#onRecord(record, out, now);
     }
     if (changed) {
       this.#writes += 1;
@@ -465,15 +525,16 @@ export class DispatchPartitionHandler {
     return { format: 1, mode: 'dispatch', inputNext: this.#inputNext, writes: this.#writes, dispatcher: this.#dispatcher.snapshot() };
   }
 
-  #onRecord(record: ConvoyRecord, out: RecordSink): void {
+  #onRecord(record: ConvoyRecord, out: RecordSink, now: number): void {
+    const o = this.#options;
     const classified = classifyRecord(record);
-    if (classified.kind === 'bad') return this.#deadLetter(record, classified.error, out);
+    if (classified.kind === 'bad') return deadLetter(this.counters, o, record, classified.error, out);
     if (classified.kind !== 'data') {
       this.counters.ignored += 1;
       return;
     }
     const payload = new PayloadView(record);
-    if (!payload.decodable) return this.#deadLetter(record, fail(AGGREGATOR_UNDECODABLE, 'the accept is not JSON'), out);
+    if (!payload.decodable) return deadLetter(this.counters, o, record, fail(AGGREGATOR_UNDECODABLE, 'the accept is not JSON'), out);
     const requestId = keyText(payload.field('requestId'));
     const driverId = keyText(payload.field('driverId'));
     const requestTime = eventTimeOf(payload.field('requestTime'));
@@ -485,7 +546,14 @@ export class DispatchPartitionHandler {
         requestTime === undefined ? 'requestTime' : '',
         acceptTime === undefined ? 'acceptTime' : '',
       ].filter((s) => s !== '');
-      return this.#deadLetter(record, fail(AGGREGATOR_BAD_ACCEPT, `the accept lacks ${missing.join(', ')}`), out);
+      return deadLetter(this.counters, o, record, fail(AGGREGATOR_BAD_ACCEPT, `the accept lacks ${missing.join(', ')}`), out);
+    }
+    // The dispatcher's clock is the highest accept time: one far ahead would expire every tracked request.
+    for (const [name, ms] of [['requestTime', requestTime], ['acceptTime', acceptTime]] as const) {
+      const problem = outOfBounds(ms, now, o.eventTimeBounds);
+      if (problem !== undefined) {
+        return deadLetter(this.counters, o, record, fail(AGGREGATOR_EVENT_TIME_OUT_OF_RANGE, `${name} ${ms} is ${problem}`, { [name]: ms, now }), out);
+      }
     }
     this.counters.dataIn += 1;
     const output: DispatchOutput = {
@@ -506,10 +574,5 @@ export class DispatchPartitionHandler {
     const headers: Record<string, Buffer> = { [RESULT_HEADER.dispatchKind]: Buffer.from(value.type) };
     if (value.type === 'cancellation') headers[RESULT_HEADER.dispatchReason] = Buffer.from(value.reason);
     out.send({ topic: this.#options.outputTopic, key: value.driverId, value: JSON.stringify(value), headers });
-  }
-
-  #deadLetter(record: ConvoyRecord, error: ConvoyError, out: RecordSink): void {
-    this.counters.deadLettered += 1;
-    out.send(deadLetterRecord(record, error, STAGE, this.#options.dlqTopic));
   }
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { bytes, connectionFields, duration, field, int, loadConfig, oneOf, str, type Field, type ParseResult } from '@convoy/config';
-import { parseEventTimeSource, parseKeySource, type EventTimeSource, type KeySource } from './sources.ts';
+import { eventTimeOf, parseEventTimeSource, parseKeySource, type EventTimeBounds, type EventTimeSource, type KeySource } from './sources.ts';
 
 const TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;
 const topic = () => str({ pattern: TOPIC, expects: 'a Kafka topic name (letters, digits, . _ -)' });
@@ -24,6 +24,12 @@ const eventTimeSource = parsed<EventTimeSource>(
   },
 );
 
+const eventTimeMin = parsed<number | undefined>('ms since the epoch, an ISO-8601 date-time, or none', undefined, (text) => {
+  if (text === 'none') return { ok: true, value: undefined };
+  const ms = eventTimeOf(text);
+  return ms === undefined ? { ok: false } : { ok: true, value: ms };
+});
+
 const DOT_PATH = /^[^.\s]+(\.[^.\s]+)*$/;
 
 /**
@@ -45,6 +51,12 @@ export const aggregatorSchema = {
   AGG_KEY: keySource,
   AGG_VALUE_FIELD: str({ pattern: DOT_PATH, expects: 'a dot path into the JSON payload, e.g. amount or order.total' }).optional(),
   AGG_EVENT_TIME: eventTimeSource,
+  /** Earliest accepted event time (absolute); `none` (default) turns the bound off. */
+  AGG_EVENT_TIME_MIN: eventTimeMin,
+  /** Accepted event times (and watermarks) reach at most this far ahead of the processing clock; 0 turns the bound off. */
+  AGG_EVENT_TIME_MAX_FUTURE_MS: duration({ min: 0 }).default(60 * 60 * 1000).describe('a duration such as 1h; 0 turns the bound off'),
+  /** Accepted event times reach at most this far behind the processing clock; 0 (default) turns the bound off. */
+  AGG_EVENT_TIME_MAX_PAST_MS: duration({ min: 0 }).default(0).describe('a duration such as 168h; 0 turns the bound off'),
   AGG_WINDOW_SIZE_MS: duration({ min: 1 }).default(60_000),
   AGG_WINDOW_SLIDE_MS: duration({ min: 1 })
     .optional()
@@ -87,4 +99,13 @@ export function lateTopicOf(config: Pick<AggregatorConfig, 'AGG_LATE_TOPIC' | 'A
 
 export function changelogTopicOf(config: Pick<AggregatorConfig, 'AGG_CHANGELOG_TOPIC' | 'AGG_GROUP_ID'>): string {
   return config.AGG_CHANGELOG_TOPIC ?? `${config.AGG_GROUP_ID}.changelog`;
+}
+
+/** The bounds of AGG_EVENT_TIME_MIN / _MAX_FUTURE_MS / _MAX_PAST_MS (none or 0: that bound is off). */
+export function eventTimeBoundsOf(config: Pick<AggregatorConfig, 'AGG_EVENT_TIME_MIN' | 'AGG_EVENT_TIME_MAX_FUTURE_MS' | 'AGG_EVENT_TIME_MAX_PAST_MS'>): EventTimeBounds {
+  return {
+    ...(config.AGG_EVENT_TIME_MIN === undefined ? {} : { min: config.AGG_EVENT_TIME_MIN }),
+    ...(config.AGG_EVENT_TIME_MAX_FUTURE_MS === 0 ? {} : { maxFutureMs: config.AGG_EVENT_TIME_MAX_FUTURE_MS }),
+    ...(config.AGG_EVENT_TIME_MAX_PAST_MS === 0 ? {} : { maxPastMs: config.AGG_EVENT_TIME_MAX_PAST_MS }),
+  };
 }

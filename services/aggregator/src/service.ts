@@ -2,6 +2,7 @@ import { ConvoyError } from '@convoy/errors';
 import {
   createKafkaClients,
   ensureTopics,
+  fetchMaxMessageBytes,
   runPartitionProcessor,
   waitForTopic,
   type PartitionHandler,
@@ -22,7 +23,7 @@ import {
   type WindowPartitionState,
 } from './aggregator-handler.ts';
 import { readChangelogState } from './changelog-tail.ts';
-import { changelogTopicOf, lateTopicOf, type AggregatorConfig } from './config.ts';
+import { changelogTopicOf, eventTimeBoundsOf, lateTopicOf, type AggregatorConfig } from './config.ts';
 
 export const AGGREGATOR_INPUT_TOPIC_MISSING = 'AGGREGATOR_INPUT_TOPIC_MISSING';
 
@@ -41,10 +42,14 @@ export interface AggregatorService {
   stop(): Promise<void>;
 }
 
-export function windowHandlerOptions(config: AggregatorConfig): WindowHandlerOptions {
+/** Assumed for the DLQ topic when its `max.message.bytes` is unreadable: the broker default. */
+const BROKER_DEFAULT_MAX_MESSAGE_BYTES = 1048588;
+
+/** `maxDeadLetterBytes`: the DLQ topic's `max.message.bytes` as read at start. */
+export function windowHandlerOptions(config: AggregatorConfig, maxDeadLetterBytes?: number): WindowHandlerOptions {
   const size = config.AGG_WINDOW_SIZE_MS;
   const options: WindowHandlerOptions = {
-    ...topicsOf(config),
+    ...commonOf(config, maxDeadLetterBytes),
     key: config.AGG_KEY,
     eventTime: config.AGG_EVENT_TIME,
     windows: hoppingWindows({ size, slide: config.AGG_WINDOW_SLIDE_MS ?? size, offset: config.AGG_WINDOW_OFFSET_MS }),
@@ -60,9 +65,9 @@ export function windowHandlerOptions(config: AggregatorConfig): WindowHandlerOpt
   return options;
 }
 
-export function dispatchHandlerOptions(config: AggregatorConfig): DispatchHandlerOptions {
+export function dispatchHandlerOptions(config: AggregatorConfig, maxDeadLetterBytes?: number): DispatchHandlerOptions {
   return {
-    ...topicsOf(config),
+    ...commonOf(config, maxDeadLetterBytes),
     eventTime: config.AGG_EVENT_TIME,
     retention: config.AGG_DISPATCH_RETENTION_MS,
     maxTrackedRequests: config.AGG_DISPATCH_MAX_REQUESTS,
@@ -70,13 +75,15 @@ export function dispatchHandlerOptions(config: AggregatorConfig): DispatchHandle
   };
 }
 
-function topicsOf(config: AggregatorConfig) {
+function commonOf(config: AggregatorConfig, maxDeadLetterBytes: number | undefined) {
   return {
     outputTopic: config.AGG_OUTPUT_TOPIC,
     lateTopic: lateTopicOf(config),
     dlqTopic: config.AGG_DLQ_TOPIC,
     changelogTopic: changelogTopicOf(config),
     chunkBytes: config.AGG_SNAPSHOT_CHUNK_BYTES,
+    eventTimeBounds: eventTimeBoundsOf(config),
+    ...(maxDeadLetterBytes === undefined ? {} : { maxDeadLetterBytes }),
   };
 }
 
@@ -86,7 +93,8 @@ function aggregatorMetrics(metrics: Metrics) {
     results: metrics.counter({ name: 'results_total', help: 'Window results written, by kind (early, final, correction)', labelNames: ['kind'] }),
     corrections: metrics.counter({ name: 'corrections_total', help: 'Corrections: late events within the allowed lateness that changed a fired window' }),
     late: metrics.counter({ name: 'late_events_total', help: 'Events routed to the late topic, by the reason of their first refused window', labelNames: ['reason'] }),
-    deadLetters: metrics.counter({ name: 'dead_letters_total', help: 'Bad input records sent to the dead-letter topic' }),
+    deadLetters: metrics.counter({ name: 'dead_letters_total', help: 'Bad input records sent to the dead-letter topic, by error code', labelNames: ['code'] }),
+    trimmed: metrics.counter({ name: 'dead_letters_trimmed_total', help: 'Dead letters written without their value (and maybe key and headers) to fit the DLQ topic' }),
     retired: metrics.counter({ name: 'windows_retired_total', help: 'Windows dropped from state, by cause (watermark = past the allowed lateness; overflow = cap)', labelNames: ['by'] }),
     openWindows: metrics.gauge({ name: 'open_windows', help: 'Windows held (open or awaiting corrections) per input partition', labelNames: ['partition'] }),
     watermark: metrics.gauge({ name: 'watermark_ms', help: 'Per input partition: no event with an earlier time is on time any more', labelNames: ['partition'] }),
@@ -135,7 +143,8 @@ function counterSync(m: AggregatorMetrics) {
     inc(m.eventsIn.labels('ignored'), c.ignored - (b?.ignored ?? 0));
     inc(m.eventsIn.labels('invalid'), c.deadLettered - (b?.deadLettered ?? 0));
     inc(m.eventsIn.labels('duplicate'), c.duplicates - (b?.duplicates ?? 0));
-    inc(m.deadLetters, c.deadLettered - (b?.deadLettered ?? 0));
+    for (const [code, n] of c.deadLetteredByCode) inc(m.deadLetters.labels(code), n - (b?.deadLetteredByCode.get(code) ?? 0));
+    inc(m.trimmed, c.deadLettersTrimmed - (b?.deadLettersTrimmed ?? 0));
     for (const kind of ['early', 'final', 'correction'] as const) inc(m.results.labels(kind), c.results[kind] - (b?.results[kind] ?? 0));
     inc(m.corrections, c.results.correction - (b?.results.correction ?? 0));
     for (const reason of ['window-retired', 'overflow-retired', 'overflow-rejected'] as const) {
@@ -188,10 +197,16 @@ export async function startService(config: AggregatorConfig, deps: AggregatorSer
       { topic: changelog, partitions, configs: { 'cleanup.policy': 'compact' } },
       { topic: config.AGG_DLQ_TOPIC, partitions: 1 },
     ]);
+    // Dead letters copy the input record: fitted to the DLQ topic's limit, an oversized one cannot stop the partition.
+    const dlqLimit = await fetchMaxMessageBytes(clients, [config.AGG_DLQ_TOPIC])
+      .then((limits) => limits.get(config.AGG_DLQ_TOPIC))
+      .catch((error: unknown) => void logger.warn({ err: error }, 'describing the DLQ topic failed'));
+    if (dlqLimit === undefined) logger.warn({ assumed: BROKER_DEFAULT_MAX_MESSAGE_BYTES }, 'max.message.bytes of the DLQ topic is unreadable; assuming the broker default');
+    const maxDeadLetterBytes = dlqLimit ?? BROKER_DEFAULT_MAX_MESSAGE_BYTES;
     health.setReady('topics', true, `${input} → ${config.AGG_OUTPUT_TOPIC} (${mode}, ${partitions} partitions)`);
 
-    const windowOptions = mode === 'windows' ? windowHandlerOptions(config) : undefined;
-    const dispatchOptions = mode === 'dispatch' ? dispatchHandlerOptions(config) : undefined;
+    const windowOptions = mode === 'windows' ? windowHandlerOptions(config, maxDeadLetterBytes) : undefined;
+    const dispatchOptions = mode === 'dispatch' ? dispatchHandlerOptions(config, maxDeadLetterBytes) : undefined;
     const handlers = new Map<number, Handler>();
 
     const gauges = (tp: TopicPartition, handler: Handler, at: number): void => {
@@ -229,7 +244,7 @@ export async function startService(config: AggregatorConfig, deps: AggregatorSer
       onRecords(tp, records, out, at) {
         const h = handlers.get(tp.partition);
         if (h === undefined) throw new ConvoyError('AGGREGATOR_NOT_ASSIGNED', `records for ${tp.topic}/${tp.partition} before its assignment`);
-        h.onRecords(records, out);
+        h.onRecords(records, out, at);
         gauges(tp, h, at);
       },
       onTick(tp, out, at) {
@@ -268,7 +283,7 @@ export async function startService(config: AggregatorConfig, deps: AggregatorSer
       clock: now,
     });
     shutdown.register('stop-processor', () => processor.stop());
-    logger.info({ input, output: config.AGG_OUTPUT_TOPIC, changelog, mode, partitions, group: config.AGG_GROUP_ID }, 'aggregator started');
+    logger.info({ input, output: config.AGG_OUTPUT_TOPIC, changelog, mode, partitions, group: config.AGG_GROUP_ID, eventTimeBounds: eventTimeBoundsOf(config), maxDeadLetterBytes }, 'aggregator started');
   } catch (error) {
     await shutdown.run('start failed');
     throw error;

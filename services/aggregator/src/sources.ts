@@ -107,3 +107,41 @@ export function extractEventTime(record: ConvoyRecord, payload: PayloadView, sou
       return eventTimeOf(payload.field(source.path));
   }
 }
+
+/** What an event-time source holds: nothing, something that is no time, or a time in ms. */
+export type EventTimeReading = { kind: 'missing' } | { kind: 'unreadable'; raw: unknown } | { kind: 'time'; ms: number };
+
+/** Like `extractEventTime`, telling a missing source from one that holds no time. */
+export function readEventTime(record: ConvoyRecord, payload: PayloadView, source: EventTimeSource): EventTimeReading {
+  const raw = source.kind === 'timestamp' ? record.timestamp : source.kind === 'header' ? record.headers[source.name]?.toString('utf8') : payload.field(source.path);
+  if (raw === undefined || raw === null) return { kind: 'missing' };
+  const ms = eventTimeOf(raw);
+  return ms === undefined ? { kind: 'unreadable', raw } : { kind: 'time', ms };
+}
+
+/**
+ * Bounds on an event time (ms since the epoch), each optional; the relative ones are measured
+ * against the processing clock (`now` of the unit of work).
+ */
+export interface EventTimeBounds {
+  /** Earliest accepted event time, absolute. */
+  readonly min?: number;
+  /** Latest accepted event time: this far ahead of `now`. */
+  readonly maxFutureMs?: number;
+  /** Earliest accepted event time: this far behind `now`. */
+  readonly maxPastMs?: number;
+}
+
+/** Why `ms` breaks `bounds` at processing time `now` (naming the setting), or undefined. */
+export function outOfBounds(ms: number, now: number, bounds: EventTimeBounds | undefined): string | undefined {
+  if (bounds === undefined) return undefined;
+  if (bounds.min !== undefined && ms < bounds.min) return `before AGG_EVENT_TIME_MIN=${bounds.min}`;
+  if (bounds.maxFutureMs !== undefined && ms > now + bounds.maxFutureMs) return `more than AGG_EVENT_TIME_MAX_FUTURE_MS=${bounds.maxFutureMs} ahead of the processing clock ${now}`;
+  if (bounds.maxPastMs !== undefined && ms < now - bounds.maxPastMs) return `more than AGG_EVENT_TIME_MAX_PAST_MS=${bounds.maxPastMs} behind the processing clock ${now}`;
+  return undefined;
+}
+
+/** The dead-letter reason headers `fitRecord` must keep. */
+export function isReasonHeader(name: string): boolean {
+  return name.startsWith('convoy-error-') || name.startsWith('__connect.errors.') || name.startsWith('kafka_dlt-');
+}

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomInt } from 'node:crypto';
-import { createCodec } from '@convoy/codecs';
+import { createCodec, registryOptionsFrom } from '@convoy/codecs';
 import { errorMessage, isRetriable } from '@convoy/errors';
 import { createBatchedProducer, createKafkaClients, waitForTopic } from '@convoy/kafka';
 import { createShutdown, type Shutdown } from '@convoy/lifecycle';
@@ -68,12 +68,7 @@ export async function startService(config: DemoProducerConfig, deps: DemoProduce
 
     let encode: (order: Order) => Buffer | Promise<Buffer> = (order) => Buffer.from(JSON.stringify(order), 'utf8');
     if (config.DEMO_FORMAT === 'avro') {
-      const codec = createCodec({
-        registryUrl: config.SCHEMA_REGISTRY_URL,
-        ...(config.SCHEMA_REGISTRY_USERNAME !== undefined && config.SCHEMA_REGISTRY_PASSWORD !== undefined
-          ? { auth: { username: config.SCHEMA_REGISTRY_USERNAME, password: config.SCHEMA_REGISTRY_PASSWORD.reveal() } }
-          : {}),
-      });
+      const codec = createCodec(registryOptionsFrom(config));
       const schemaId = await codec.register(`${topic}-value`, ORDER_AVRO_SCHEMA, 'avro');
       encode = (order) => codec.encode(schemaId, order);
     }

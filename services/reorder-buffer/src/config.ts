@@ -47,6 +47,20 @@ export function parseLatePolicies(text: string): Map<string, LatePolicy> | strin
   return out;
 }
 
+const DECIMAL_MS = /^-?(0|[1-9][0-9]*)$/;
+const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T/;
+
+/** `none` → undefined; decimal ms since the epoch or an ISO-8601 date-time → ms; else not valid. */
+export function parseEventTimeMin(text: string): { ok: true; value: number | undefined } | { ok: false } {
+  if (text === 'none') return { ok: true, value: undefined };
+  if (DECIMAL_MS.test(text)) {
+    const ms = Number(text);
+    return Number.isSafeInteger(ms) ? { ok: true, value: ms } : { ok: false };
+  }
+  const ms = ISO_DATE_TIME.test(text) ? Date.parse(text) : Number.NaN;
+  return Number.isNaN(ms) ? { ok: false } : { ok: true, value: ms };
+}
+
 /**
  * The reorder buffer's environment. Parsed once at start; a bad value stops the service with a
  * message that names the variable and what it accepts.
@@ -84,6 +98,17 @@ export const reorderSchema = {
   REORDER_AQ_WINDOW_MS: duration({ min: 1 }).default(10_000).describe('a duration (AQ-K-slack query window size)'),
   REORDER_AQ_SLIDE_MS: duration({ min: 1 }).optional().describe('a duration (AQ-K-slack window slide; default the window size)'),
   REORDER_IDLE_FLUSH_MS: duration({ min: 1 }).default(5_000).describe('a duration (event-time mode: release a stream silent this long)'),
+  /** Event-time mode: earliest accepted event time (absolute); `none` (default) turns the bound off. */
+  REORDER_EVENT_TIME_MIN: str()
+    .optional()
+    .describe('ms since the epoch, an ISO-8601 date-time, or none')
+    .check((text) =>
+      parseEventTimeMin(text).ok ? undefined : `REORDER_EVENT_TIME_MIN: expected ms since the epoch, an ISO-8601 date-time (e.g. 2000-01-01T00:00:00Z) or none, got ${JSON.stringify(text)}`,
+    ),
+  /** Event-time mode: accepted event times (and watermarks) reach at most this far ahead of the processing clock; 0 turns the bound off. */
+  REORDER_EVENT_TIME_MAX_FUTURE_MS: duration({ min: 0 }).default(60 * 60 * 1000).describe('a duration such as 1h; 0 turns the bound off'),
+  /** Event-time mode: accepted event times reach at most this far behind the processing clock; 0 (default) turns the bound off. */
+  REORDER_EVENT_TIME_MAX_PAST_MS: duration({ min: 0 }).default(0).describe('a duration such as 168h; 0 turns the bound off'),
   REORDER_LATE_POLICY: oneOf(['route-late', 'emit-flagged', 'drop']).default('route-late'),
   REORDER_LATE_POLICIES: str()
     .optional()
@@ -128,6 +153,18 @@ export function loadReorderConfig(env: Readonly<Record<string, string | undefine
 /** The late topic: REORDER_LATE_TOPIC, or `<output>.late`. */
 export function lateTopicOf(config: Pick<ReorderConfig, 'REORDER_LATE_TOPIC' | 'REORDER_OUTPUT_TOPIC'>): string {
   return config.REORDER_LATE_TOPIC ?? `${config.REORDER_OUTPUT_TOPIC}.late`;
+}
+
+/** The event-time bounds of REORDER_EVENT_TIME_MIN / _MAX_FUTURE_MS / _MAX_PAST_MS (0 or none: that bound is off). */
+export function eventTimeBoundsOf(
+  config: Pick<ReorderConfig, 'REORDER_EVENT_TIME_MIN' | 'REORDER_EVENT_TIME_MAX_FUTURE_MS' | 'REORDER_EVENT_TIME_MAX_PAST_MS'>,
+): { min?: number; maxFutureMs?: number; maxPastMs?: number } {
+  const min = config.REORDER_EVENT_TIME_MIN === undefined ? undefined : parseEventTimeMin(config.REORDER_EVENT_TIME_MIN);
+  return {
+    ...(min?.ok === true && min.value !== undefined ? { min: min.value } : {}),
+    ...(config.REORDER_EVENT_TIME_MAX_FUTURE_MS === 0 ? {} : { maxFutureMs: config.REORDER_EVENT_TIME_MAX_FUTURE_MS }),
+    ...(config.REORDER_EVENT_TIME_MAX_PAST_MS === 0 ? {} : { maxPastMs: config.REORDER_EVENT_TIME_MAX_PAST_MS }),
+  };
 }
 
 /** Late policy per stream key and the never-drop predicate, from validated config. */

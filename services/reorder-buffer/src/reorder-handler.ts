@@ -1,5 +1,5 @@
 import { ConvoyError } from '@convoy/errors';
-import { deadLetterRecord, HEADER, type ConvoyRecord, type OutgoingRecord, type RecordHeaders } from '@convoy/kafka';
+import { deadLetterRecord, fitRecord, HEADER, type ConvoyRecord, type OutgoingRecord, type RecordHeaders } from '@convoy/kafka';
 import { fieldAt } from '@convoy/codecs';
 import {
   EventTimeReorderBuffer,
@@ -14,7 +14,10 @@ import type { AttributeSource } from './config.ts';
 export const REORDER_STAGE = 'reorder-buffer';
 export const REORDER_MISSING_STREAM_KEY = 'REORDER_MISSING_STREAM_KEY';
 export const REORDER_INVALID_SEQ = 'REORDER_INVALID_SEQ';
-export const REORDER_INVALID_EVENT_TIME = 'REORDER_INVALID_EVENT_TIME';
+/** Event-time mode: a data record's event time is missing, or not a decimal integer of ms (a safe integer). */
+export const REORDER_EVENT_TIME_UNREADABLE = 'REORDER_EVENT_TIME_UNREADABLE';
+/** Event-time mode: an event time (or a watermark ahead of the clock) outside `eventTimeBounds`. */
+export const REORDER_EVENT_TIME_OUT_OF_RANGE = 'REORDER_EVENT_TIME_OUT_OF_RANGE';
 export const REORDER_UNKNOWN_KIND = 'REORDER_UNKNOWN_KIND';
 export const REORDER_INVALID_OPTION = 'REORDER_INVALID_OPTION';
 
@@ -30,6 +33,20 @@ export const CONSUMED_HEADER = 'convoy-reorder-consumed';
 export const LATE_REASON_HEADER = 'convoy-late-reason';
 
 export type ReorderMode = 'sequence' | 'event-time';
+
+/**
+ * Event-time mode: bounds on a data record's event time (ms since the epoch), each optional. The
+ * relative ones are measured against the processing clock (`now` of the unit of work). A watermark
+ * or progress record is held to `maxFutureMs` only: a time too far back never advances anything.
+ */
+export interface EventTimeBounds {
+  /** Earliest accepted event time, absolute. */
+  readonly min?: number;
+  /** Latest accepted event time: this far ahead of `now`. */
+  readonly maxFutureMs?: number;
+  /** Earliest accepted event time: this far behind `now`. */
+  readonly maxPastMs?: number;
+}
 
 export interface ReorderOptions {
   mode: ReorderMode;
@@ -52,6 +69,13 @@ export interface ReorderOptions {
   capacity: number;
   capacityBytes: number;
   overflow: 'force-oldest' | 'back-pressure';
+  /** Event-time mode; default: no bounds. */
+  eventTimeBounds?: EventTimeBounds;
+  /**
+   * The largest dead letter (as `recordBatchBytes` counts it): one above it loses its value, then
+   * its key, then its original headers (`fitRecord`). Default: unbounded.
+   */
+  maxDeadLetterBytes?: number;
 }
 
 /** One input record, with its payload decoded by the shell when a source is a payload field. */
@@ -86,6 +110,10 @@ export interface ReorderCounters {
   /** Control records that mean nothing in this mode (e.g. a filler in event-time mode). */
   controlIgnored: number;
   deadLettered: number;
+  /** Of `deadLettered`: by error code. */
+  readonly deadLetteredByCode: Map<string, number>;
+  /** Dead letters written without their value (and maybe key and headers) to fit `maxDeadLetterBytes`. */
+  deadLettersTrimmed: number;
   released: number;
   lateEmitted: number;
   lateRouted: number;
@@ -148,6 +176,10 @@ const DECIMAL = /^-?(0|[1-9][0-9]*)$/;
  *   follow the late policy (they may be first arrivals, so a never-drop stream loses nothing).
  * - Held entries never exceed `capacity` / `capacityBytes`; under `back-pressure` the record that
  *   did not fit and all after it wait in `pending` and `wantsPause` is true.
+ * - Event-time mode: a data record whose event time breaks `eventTimeBounds` (at the unit's `now`),
+ *   or a watermark / progress record more than `maxFutureMs` ahead of `now`, is dead-lettered
+ *   (`REORDER_EVENT_TIME_OUT_OF_RANGE`) before it touches the buffer, its slack or its watermark.
+ * - No dead letter exceeds `maxDeadLetterBytes` (`fitRecord` keeps the reason headers).
  */
 export class PartitionReorder {
   readonly #o: ReorderOptions;
@@ -160,6 +192,8 @@ export class PartitionReorder {
     markersIn: 0,
     controlIgnored: 0,
     deadLettered: 0,
+    deadLetteredByCode: new Map(),
+    deadLettersTrimmed: 0,
     released: 0,
     lateEmitted: 0,
     lateRouted: 0,
@@ -409,7 +443,11 @@ export class PartitionReorder {
     const source = this.#o.eventTimeSource;
     const eventTime = source.kind === 'timestamp' ? record.timestamp : integerAt(source, input);
     if (eventTime === undefined || !Number.isSafeInteger(eventTime)) {
-      return this.#deadLetter(record, new ConvoyError(REORDER_INVALID_EVENT_TIME, `missing or invalid event time at ${describe(source)}`));
+      return this.#deadLetter(record, new ConvoyError(REORDER_EVENT_TIME_UNREADABLE, `missing or unreadable event time at ${describe(source)} (expected decimal ms since the epoch)`));
+    }
+    const problem = outOfBounds(eventTime, now, this.#o.eventTimeBounds);
+    if (problem !== undefined) {
+      return this.#deadLetter(record, new ConvoyError(REORDER_EVENT_TIME_OUT_OF_RANGE, `event time ${eventTime} at ${describe(source)} is ${problem}`, { context: { eventTime, now } }));
     }
     const held = this.#held(record, stream, 0, undefined, eventTime);
     const floor = this.#resume?.last.get(stream);
@@ -478,6 +516,16 @@ export class PartitionReorder {
       return 'done';
     }
     if (kind === 'filler' || time === undefined) return this.#ignored();
+    const maxFutureMs = this.#o.eventTimeBounds?.maxFutureMs;
+    if (maxFutureMs !== undefined && time > now + maxFutureMs) {
+      // It would release every held event and make every later one late.
+      return this.#deadLetter(
+        record,
+        new ConvoyError(REORDER_EVENT_TIME_OUT_OF_RANGE, `a ${kind} at ${HEADER.eventTime}=${time} is more than REORDER_EVENT_TIME_MAX_FUTURE_MS=${maxFutureMs} ahead of the processing clock ${now}`, {
+          context: { eventTime: time, now },
+        }),
+      );
+    }
     this.#counters.markersIn++;
     (this.#timeBuffer as EventTimeReorderBuffer<Held>).advanceWatermark(time, stream);
     return 'done';
@@ -532,9 +580,33 @@ export class PartitionReorder {
 
   #deadLetter(record: ConvoyRecord, error: ConvoyError): Step {
     this.#counters.deadLettered++;
-    (this.#sink as RecordSink).send(deadLetterRecord(record, error, REORDER_STAGE, this.#o.dlqTopic));
+    const byCode = this.#counters.deadLetteredByCode;
+    byCode.set(error.code, (byCode.get(error.code) ?? 0) + 1);
+    const dead = deadLetterRecord(record, error, REORDER_STAGE, this.#o.dlqTopic);
+    const limit = this.#o.maxDeadLetterBytes;
+    const fitted = limit === undefined ? dead : fitRecord(dead, limit, isReasonHeader);
+    if (fitted !== dead) this.#counters.deadLettersTrimmed++;
+    (this.#sink as RecordSink).send(fitted);
     return 'done';
   }
+}
+
+/** The dead-letter reason headers `fitRecord` must keep. */
+export function isReasonHeader(name: string): boolean {
+  return name.startsWith('convoy-error-') || name.startsWith('__connect.errors.') || name.startsWith('kafka_dlt-');
+}
+
+/** Why `eventTime` breaks `bounds` at processing time `now` (naming the setting), or undefined. */
+export function outOfBounds(eventTime: number, now: number, bounds: EventTimeBounds | undefined): string | undefined {
+  if (bounds === undefined) return undefined;
+  if (bounds.min !== undefined && eventTime < bounds.min) return `before REORDER_EVENT_TIME_MIN=${bounds.min}`;
+  if (bounds.maxFutureMs !== undefined && eventTime > now + bounds.maxFutureMs) {
+    return `more than REORDER_EVENT_TIME_MAX_FUTURE_MS=${bounds.maxFutureMs} ahead of the processing clock ${now}`;
+  }
+  if (bounds.maxPastMs !== undefined && eventTime < now - bounds.maxPastMs) {
+    return `more than REORDER_EVENT_TIME_MAX_PAST_MS=${bounds.maxPastMs} behind the processing clock ${now}`;
+  }
+  return undefined;
 }
 
 function text(headers: RecordHeaders, name: string): string | undefined {

@@ -1,10 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createCodec } from '@convoy/codecs';
+import { createCodec, registryOptionsFrom } from '@convoy/codecs';
 import { ConvoyError } from '@convoy/errors';
 import {
   createKafkaClients,
   ensureTopics,
   fetchCommittedOffsets,
+  fetchMaxMessageBytes,
   readPartitionTail,
   runPartitionProcessor,
   waitForTopic,
@@ -18,7 +19,7 @@ import { createShutdown, type Shutdown } from '@convoy/lifecycle';
 import type { Logger } from '@convoy/logging';
 import { AqKSlack, FixedSlack, KSlack, type SlackEstimator } from '@convoy/ordering';
 import { createHealth, createMetrics, startHttpServer, type Metrics } from '@convoy/telemetry';
-import { latePolicies, lateTopicOf, parseSource, type ReorderConfig } from './config.ts';
+import { eventTimeBoundsOf, latePolicies, lateTopicOf, parseSource, type ReorderConfig } from './config.ts';
 import { PartitionReorder, type ReorderCounters, type ReorderInput, type ReorderOptions } from './reorder-handler.ts';
 import { resumePointFromTail, tailIsEnough } from './resume-point.ts';
 
@@ -38,8 +39,11 @@ export interface ReorderService {
   stop(): Promise<void>;
 }
 
-/** The pure handler's options from validated config. */
-export function reorderOptions(config: ReorderConfig): ReorderOptions {
+/** Assumed for the DLQ topic when its `max.message.bytes` is unreadable: the broker default. */
+const BROKER_DEFAULT_MAX_MESSAGE_BYTES = 1048588;
+
+/** The pure handler's options from validated config; `maxDeadLetterBytes` as read from the DLQ topic at start. */
+export function reorderOptions(config: ReorderConfig, maxDeadLetterBytes?: number): ReorderOptions {
   const { policyOf, neverDrop } = latePolicies(config);
   let estimator: ((stream: string) => SlackEstimator) | undefined;
   if (config.REORDER_MODE === 'event-time') {
@@ -74,6 +78,8 @@ export function reorderOptions(config: ReorderConfig): ReorderOptions {
     capacity: config.REORDER_CAPACITY,
     capacityBytes: config.REORDER_CAPACITY_BYTES,
     overflow: config.REORDER_OVERFLOW,
+    ...(config.REORDER_MODE === 'event-time' ? { eventTimeBounds: eventTimeBoundsOf(config) } : {}),
+    ...(maxDeadLetterBytes === undefined ? {} : { maxDeadLetterBytes }),
   };
 }
 
@@ -84,7 +90,8 @@ function reorderMetrics(metrics: Metrics) {
     gaps: metrics.counter({ name: 'gaps_resolved_total', help: 'Gaps closed, by what closed them (filler, marker; timeout, overflow = without proof)', labelNames: ['by'] }),
     late: metrics.counter({ name: 'late_total', help: 'Records that arrived behind what their stream released, by late policy', labelNames: ['policy'] }),
     duplicates: metrics.counter({ name: 'duplicates_total', help: 'Records already released (replays after a restart, upstream retries), dropped' }),
-    deadLetters: metrics.counter({ name: 'dead_letters_total', help: 'Bad input records sent to the dead-letter topic' }),
+    deadLetters: metrics.counter({ name: 'dead_letters_total', help: 'Bad input records sent to the dead-letter topic, by error code', labelNames: ['code'] }),
+    trimmed: metrics.counter({ name: 'dead_letters_trimmed_total', help: 'Dead letters written without their value (and maybe key and headers) to fit the DLQ topic' }),
     rejections: metrics.counter({ name: 'back_pressure_rejections_total', help: 'Attempts to hold a record in a full buffer under back-pressure' }),
     bufferEvents: metrics.gauge({ name: 'buffer_events', help: 'Held entries per input partition', labelNames: ['partition'] }),
     bufferBytes: metrics.gauge({ name: 'buffer_bytes', help: 'Held bytes per input partition', labelNames: ['partition'] }),
@@ -103,9 +110,9 @@ type ReorderMetrics = ReturnType<typeof reorderMetrics>;
 function counterSync(m: ReorderMetrics) {
   const last = new WeakMap<PartitionReorder, ReorderCounters>();
   return (handler: PartitionReorder): void => {
-    const now = { ...handler.counters };
+    const now = { ...handler.counters, deadLetteredByCode: new Map(handler.counters.deadLetteredByCode) };
     const before = last.get(handler);
-    const inc = (counter: { inc(value: number): void }, key: keyof ReorderCounters) => {
+    const inc = (counter: { inc(value: number): void }, key: Exclude<keyof ReorderCounters, 'deadLetteredByCode'>) => {
       const d = now[key] - (before?.[key] ?? 0);
       if (d > 0) counter.inc(d);
     };
@@ -123,7 +130,11 @@ function counterSync(m: ReorderMetrics) {
     inc(m.late.labels('route-late'), 'lateRouted');
     inc(m.late.labels('drop'), 'lateDropped');
     inc(m.duplicates, 'duplicates');
-    inc(m.deadLetters, 'deadLettered');
+    for (const [code, n] of now.deadLetteredByCode) {
+      const d = n - (before?.deadLetteredByCode.get(code) ?? 0);
+      if (d > 0) m.deadLetters.labels(code).inc(d);
+    }
+    inc(m.trimmed, 'deadLettersTrimmed');
     inc(m.rejections, 'rejectedFull');
     last.set(handler, now);
   };
@@ -172,11 +183,16 @@ export async function startService(config: ReorderConfig, deps: ReorderServiceDe
       { topic: lateTopicOf(config), partitions },
       { topic: config.REORDER_DLQ_TOPIC, partitions: 1 },
     ]);
+    // Dead letters copy the input record: fitted to the DLQ topic's limit, an oversized one cannot stop the partition.
+    const dlqLimit = await fetchMaxMessageBytes(clients, [config.REORDER_DLQ_TOPIC])
+      .then((limits) => limits.get(config.REORDER_DLQ_TOPIC))
+      .catch((error: unknown) => void logger.warn({ err: error }, 'describing the DLQ topic failed'));
+    if (dlqLimit === undefined) logger.warn({ assumed: BROKER_DEFAULT_MAX_MESSAGE_BYTES }, 'max.message.bytes of the DLQ topic is unreadable; assuming the broker default');
     health.setReady('topics', true, `${input} → ${output} (${partitions} partitions)`);
 
-    const options = reorderOptions(config);
+    const options = reorderOptions(config, dlqLimit ?? BROKER_DEFAULT_MAX_MESSAGE_BYTES);
     const needsPayload = options.streamKey.kind === 'field' || (options.mode === 'sequence' ? options.seqSource : options.eventTimeSource).kind === 'field';
-    const codec = needsPayload ? createCodec(config.SCHEMA_REGISTRY_URL === undefined ? {} : { registryUrl: String(config.SCHEMA_REGISTRY_URL) }) : undefined;
+    const codec = needsPayload ? createCodec(registryOptionsFrom(config)) : undefined;
     const handlers = new Map<number, PartitionReorder>();
     const paused = new Set<number>();
     let lastSlackUpdate = 0;
@@ -290,7 +306,7 @@ export async function startService(config: ReorderConfig, deps: ReorderServiceDe
       clock: now,
     });
     shutdown.register('stop-processor', () => processor.stop());
-    logger.info({ input, output, partitions, mode: config.REORDER_MODE, group: config.REORDER_GROUP_ID }, 'reorder buffer started');
+    logger.info({ input, output, partitions, mode: config.REORDER_MODE, group: config.REORDER_GROUP_ID, eventTimeBounds: options.eventTimeBounds, maxDeadLetterBytes: options.maxDeadLetterBytes }, 'reorder buffer started');
   } catch (error) {
     await shutdown.run('start failed');
     throw error;

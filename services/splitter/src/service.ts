@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createCodec, type Codec } from '@convoy/codecs';
+import { createCodec, registryOptionsFrom, type Codec } from '@convoy/codecs';
 import { ConvoyError, isRetriable } from '@convoy/errors';
 import {
   createKafkaClients,
@@ -229,10 +229,7 @@ export async function startService(config: SplitterConfig, deps: SplitterService
     health.setReady('topics', true, `${input} → ${topics.map((t) => t.topic).join(', ')}`);
 
     const codec = createCodec({
-      registryUrl: config.SCHEMA_REGISTRY_URL,
-      ...(config.SCHEMA_REGISTRY_USERNAME !== undefined && config.SCHEMA_REGISTRY_PASSWORD !== undefined
-        ? { auth: { username: config.SCHEMA_REGISTRY_USERNAME, password: config.SCHEMA_REGISTRY_PASSWORD.reveal() } }
-        : {}),
+      ...registryOptionsFrom(config),
       maxValueBytes: config.SPLITTER_MAX_VALUE_BYTES,
     });
     const committedOffset = async (tp: TopicPartition): Promise<number | undefined> => {

@@ -19,6 +19,9 @@ export const forwarderSchema = {
   WMF_CAUGHT_UP_AFTER_MS: duration({ min: 0 })
     .default(5_000)
     .describe('a duration such as 5s (an input at its end offset this long, with no record, leaves the minimum; keep it above the generator interval)'),
+  WMF_EVENT_TIME_MAX_FUTURE_MS: duration({ min: 0 })
+    .default(60 * 60 * 1000)
+    .describe('a duration such as 1h (time clock: a watermark further ahead of the processing clock is dead-lettered; 0 turns the bound off)'),
   WMF_IDLE_TIMEOUT_MS: duration({ min: 1 }).default(10_000).describe('a duration such as 10s (quiet inputs are reported, never excluded)'),
 };
 

@@ -165,3 +165,50 @@ test('caught up only after staying at the end offset for the grace, with no reco
   f.onTick(B, 1_100, { endOffset: 5 });
   assert.equal(f.pendingEmission()?.watermark, 9);
 });
+
+test('a far-future watermark: unbounded it becomes the floor for good; bounded it is dead-lettered by code', () => {
+  const NOW = 1_700_000_000_000;
+  const run = (maxFutureMs?: number) => {
+    const f = new WatermarkForwarder({
+      inputs: [A, B],
+      outputTopic: 'out',
+      outputPartitions: 1,
+      dlqTopic: 'dlq',
+      clock: 'time',
+      idleTimeoutMs: 1_000,
+      caughtUpAfterMs: 0,
+      now: NOW,
+      ...(maxFutureMs === undefined ? {} : { maxFutureMs }),
+      maxDeadLetterBytes: 2048,
+    });
+    const out = sink();
+    // B is at its end offset: excluded from the minimum, so A alone decides.
+    f.onAssigned(B, 0, NOW);
+    f.onTick(B, NOW, { endOffset: 0 });
+    f.onRecords(A, [wm(A, 0, NOW - 100), wm(A, 1, 8.64e15), wm(A, 2, NOW + 3_600_000)], out, NOW);
+    f.onTick(A, NOW + 1);
+    return { f, out };
+  };
+  assert.equal(run().f.pendingEmission()?.watermark, 8.64e15);
+
+  const { f, out } = run(3_600_000);
+  assert.equal(f.pendingEmission()?.watermark, NOW + 3_600_000);
+  assert.deepEqual(
+    out.sent.map((r) => [r.topic, r.headers?.['convoy-error-code']?.toString(), r.headers?.['convoy-error-message']?.toString()]),
+    [['dlq', 'WMF_EVENT_TIME_OUT_OF_RANGE', `watermark 8640000000000000 is more than WMF_EVENT_TIME_MAX_FUTURE_MS=3600000 ahead of the processing clock ${NOW}`]],
+  );
+  assert.deepEqual([...f.counters.deadLetteredByCode], [['WMF_EVENT_TIME_OUT_OF_RANGE', 1]]);
+  assert.equal(f.counters.watermarksIn, 2);
+});
+
+test('a dead letter above maxDeadLetterBytes loses its value; the reason stays', () => {
+  const f = new WatermarkForwarder({ inputs: [A], outputTopic: 'out', outputPartitions: 1, dlqTopic: 'dlq', clock: 'logical', idleTimeoutMs: 1_000, caughtUpAfterMs: 0, now: 0, maxDeadLetterBytes: 2048 });
+  const out = sink();
+  const big = { ...wm(A, 0, 5), value: Buffer.alloc(5_000, 1) };
+  f.onRecords(A, [big], out, 0);
+  const dead = out.sent[0];
+  assert.equal(dead?.value, null);
+  assert.equal(dead?.headers?.['convoy-error-code']?.toString(), 'WMF_WATERMARK_WRONG_CLOCK');
+  assert.equal(dead?.headers?.['convoy-error-omitted-bytes']?.toString(), 'value=5000');
+  assert.equal(f.counters.deadLettersTrimmed, 1);
+});

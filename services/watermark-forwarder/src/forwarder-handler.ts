@@ -1,8 +1,10 @@
-import { ConvoyError } from '@convoy/errors';
-import { deadLetterRecord, decodeEnvelope, encodeEnvelope, partitionId, type ConvoyRecord, type OutgoingRecord, type TopicPartition } from '@convoy/kafka';
+import { ConvoyError, isConvoyError } from '@convoy/errors';
+import { deadLetterRecord, decodeEnvelope, encodeEnvelope, fitRecord, partitionId, type ConvoyRecord, type OutgoingRecord, type TopicPartition } from '@convoy/kafka';
 import { WatermarkTracker, type WatermarkOutput } from '@convoy/ordering';
 
 export const WMF_WATERMARK_WRONG_CLOCK = 'WMF_WATERMARK_WRONG_CLOCK';
+/** Time clock: a watermark more than `maxFutureMs` ahead of the processing clock. */
+export const WMF_EVENT_TIME_OUT_OF_RANGE = 'WMF_EVENT_TIME_OUT_OF_RANGE';
 export const STAGE = 'watermark-forwarder';
 
 export type WatermarkClock = 'time' | 'logical';
@@ -31,12 +33,24 @@ export interface ForwarderOptions {
   now: number;
   /** The highest watermark already on the output (recovered after a restart); nothing at or below it is emitted again. */
   floor?: number;
+  /**
+   * Time clock: a watermark more than this far ahead of the processing clock (`now` of its unit) is
+   * dead-lettered (`WMF_EVENT_TIME_OUT_OF_RANGE`). Once written, a watermark is the floor for good,
+   * so one far-future value would end every later emission. Default: no bound.
+   */
+  maxFutureMs?: number;
+  /** The largest dead letter (`recordBatchBytes`): one above it loses its value, then key, then original headers. Default: unbounded. */
+  maxDeadLetterBytes?: number;
 }
 
 export interface ForwarderCounters {
   forwarded: number;
   watermarksIn: number;
   deadLettered: number;
+  /** Of `deadLettered`: by error code. */
+  readonly deadLetteredByCode: Map<string, number>;
+  /** Dead letters written without their value (and maybe key and headers) to fit `maxDeadLetterBytes`. */
+  deadLettersTrimmed: number;
   caughtUpMarks: number;
 }
 
@@ -63,7 +77,8 @@ interface InputState {
  * - Every input record leaves exactly one way: a data record (any kind but watermark, or no
  *   envelope) is forwarded unchanged to the output topic (partition by its key, murmur2; a null key
  *   keeps `input partition mod output partitions`); a watermark is consumed into the tracker; a
- *   malformed record or a watermark of the wrong clock goes to the dead-letter topic.
+ *   malformed record, a watermark of the wrong clock, or (time clock) one more than `maxFutureMs`
+ *   ahead of `now` goes to the dead-letter topic, fitted to `maxDeadLetterBytes`.
  * - The combined watermark is `WatermarkTracker`'s: max(floor, min over inputs not caught up). An
  *   input's watermark counts only from the partition's NEXT unit of work on, when the transaction
  *   that forwarded the data before it has committed. So when W is written to the output, every
@@ -79,7 +94,7 @@ export class WatermarkForwarder {
   readonly #tracker: WatermarkTracker;
   readonly #inputs = new Map<string, InputState>();
   #floor: number;
-  readonly counters: ForwarderCounters = { forwarded: 0, watermarksIn: 0, deadLettered: 0, caughtUpMarks: 0 };
+  readonly counters: ForwarderCounters = { forwarded: 0, watermarksIn: 0, deadLettered: 0, deadLetteredByCode: new Map(), deadLettersTrimmed: 0, caughtUpMarks: 0 };
 
   constructor(options: ForwarderOptions) {
     if (options.inputs.length === 0) throw new RangeError('inputs: at least one input partition');
@@ -141,14 +156,28 @@ export class WatermarkForwarder {
               context: { clock: this.#options.clock },
             });
           }
+          const maxFutureMs = this.#options.maxFutureMs;
+          if (this.#options.clock === 'time' && maxFutureMs !== undefined && value > now + maxFutureMs) {
+            throw new ConvoyError(
+              WMF_EVENT_TIME_OUT_OF_RANGE,
+              `watermark ${value} is more than WMF_EVENT_TIME_MAX_FUTURE_MS=${maxFutureMs} ahead of the processing clock ${now}`,
+              { context: { watermark: value, now } },
+            );
+          }
           input.staged = Math.max(input.staged ?? Number.NEGATIVE_INFINITY, value);
           this.counters.watermarksIn++;
           spoke = true;
           continue;
         }
       } catch (error) {
-        out.send(deadLetterRecord(record, error, STAGE, this.#options.dlqTopic));
+        const dead = deadLetterRecord(record, error, STAGE, this.#options.dlqTopic);
+        const limit = this.#options.maxDeadLetterBytes;
+        const fitted = limit === undefined ? dead : fitRecord(dead, limit, isReasonHeader);
+        if (fitted !== dead) this.counters.deadLettersTrimmed++;
+        out.send(fitted);
         this.counters.deadLettered++;
+        const code = isConvoyError(error) ? error.code : 'UNKNOWN';
+        this.counters.deadLetteredByCode.set(code, (this.counters.deadLetteredByCode.get(code) ?? 0) + 1);
         spoke = true;
         continue;
       }
@@ -245,4 +274,9 @@ export class WatermarkForwarder {
     input.staged = undefined;
     this.#tracker.update(id, staged, now);
   }
+}
+
+/** The dead-letter reason headers `fitRecord` must keep. */
+function isReasonHeader(name: string): boolean {
+  return name.startsWith('convoy-error-') || name.startsWith('__connect.errors.') || name.startsWith('kafka_dlt-');
 }

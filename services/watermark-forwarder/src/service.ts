@@ -6,6 +6,7 @@ import {
   ensureTopics,
   fetchCommittedOffsets,
   fetchEndOffsets,
+  fetchMaxMessageBytes,
   partitionId,
   runPartitionProcessor,
   type KafkaClients,
@@ -21,6 +22,9 @@ import { FLOOR_KEY, readFloor } from './floor-store.ts';
 import { WatermarkForwarder, type ForwarderCounters } from './forwarder-handler.ts';
 
 export const WMF_INPUT_TOPIC_MISSING = 'WMF_INPUT_TOPIC_MISSING';
+
+/** Assumed for the DLQ topic when its `max.message.bytes` is unreadable: the broker default. */
+const BROKER_DEFAULT_MAX_MESSAGE_BYTES = 1048588;
 
 export interface ForwarderServiceDeps {
   logger: Logger;
@@ -72,7 +76,8 @@ export async function startService(config: ForwarderConfig, deps: ForwarderServi
   const m = {
     eventsIn: metrics.counter({ name: 'events_forwarded_total', help: 'Input records forwarded to the output topic' }),
     watermarksIn: metrics.counter({ name: 'watermarks_in_total', help: 'Watermark records read from the inputs' }),
-    deadLetters: metrics.counter({ name: 'dead_letters_total', help: 'Malformed input records (or watermarks of the wrong clock) sent to the DLQ' }),
+    deadLetters: metrics.counter({ name: 'dead_letters_total', help: 'Malformed input records (or watermarks of the wrong clock or too far ahead) sent to the DLQ, by error code', labelNames: ['code'] }),
+    trimmed: metrics.counter({ name: 'dead_letters_trimmed_total', help: 'Dead letters written without their value (and maybe key and headers) to fit the DLQ topic' }),
     caughtUp: metrics.counter({ name: 'caught_up_total', help: 'Times an input was excluded from the minimum because it reached its end offset' }),
     written: metrics.counter({ name: 'watermarks_written_total', help: 'Combined watermarks written (each into every output partition)' }),
     writeFailures: metrics.counter({ name: 'watermark_write_failures_total', help: 'Failed combined-watermark writes (retried)' }),
@@ -102,6 +107,11 @@ export async function startService(config: ForwarderConfig, deps: ForwarderServi
     ]);
     const outputPartitions = counts.get(config.WMF_OUTPUT_TOPIC) ?? wanted;
     const floor = await readFloor(clients, stateTopic, logger);
+    // Dead letters copy the input record: fitted to the DLQ topic's limit, an oversized one cannot stop the partition.
+    const dlqLimit = await fetchMaxMessageBytes(clients, [config.WMF_DLQ_TOPIC])
+      .then((limits) => limits.get(config.WMF_DLQ_TOPIC))
+      .catch((error: unknown) => void logger.warn({ err: error }, 'describing the DLQ topic failed'));
+    if (dlqLimit === undefined) logger.warn({ assumed: BROKER_DEFAULT_MAX_MESSAGE_BYTES }, 'max.message.bytes of the DLQ topic is unreadable; assuming the broker default');
     health.setReady('topics', true, `${config.WMF_INPUT_TOPICS.join(', ')} → ${config.WMF_OUTPUT_TOPIC} (${outputPartitions} partitions)`);
     if (floor !== undefined) m.output.set(floor);
 
@@ -115,6 +125,8 @@ export async function startService(config: ForwarderConfig, deps: ForwarderServi
       caughtUpAfterMs: config.WMF_CAUGHT_UP_AFTER_MS,
       now: now(),
       ...(floor === undefined ? {} : { floor }),
+      ...(config.WMF_EVENT_TIME_MAX_FUTURE_MS === 0 ? {} : { maxFutureMs: config.WMF_EVENT_TIME_MAX_FUTURE_MS }),
+      maxDeadLetterBytes: dlqLimit ?? BROKER_DEFAULT_MAX_MESSAGE_BYTES,
     });
 
     const producer = await createBatchedProducer(clients);
@@ -167,14 +179,18 @@ export async function startService(config: ForwarderConfig, deps: ForwarderServi
     }, config.WMF_END_OFFSETS_INTERVAL_MS);
     shutdown.register('end-offsets', () => clearInterval(endsTimer));
 
-    const last: ForwarderCounters = { forwarded: 0, watermarksIn: 0, deadLettered: 0, caughtUpMarks: 0 };
+    const last: ForwarderCounters = { forwarded: 0, watermarksIn: 0, deadLettered: 0, deadLetteredByCode: new Map(), deadLettersTrimmed: 0, caughtUpMarks: 0 };
     const syncMetrics = (at: number): void => {
       const c = forwarder.counters;
       if (c.forwarded > last.forwarded) m.eventsIn.inc(c.forwarded - last.forwarded);
       if (c.watermarksIn > last.watermarksIn) m.watermarksIn.inc(c.watermarksIn - last.watermarksIn);
-      if (c.deadLettered > last.deadLettered) m.deadLetters.inc(c.deadLettered - last.deadLettered);
+      for (const [code, n] of c.deadLetteredByCode) {
+        const d = n - (last.deadLetteredByCode.get(code) ?? 0);
+        if (d > 0) m.deadLetters.labels(code).inc(d);
+      }
+      if (c.deadLettersTrimmed > last.deadLettersTrimmed) m.trimmed.inc(c.deadLettersTrimmed - last.deadLettersTrimmed);
       if (c.caughtUpMarks > last.caughtUpMarks) m.caughtUp.inc(c.caughtUpMarks - last.caughtUpMarks);
-      Object.assign(last, c);
+      Object.assign(last, c, { deadLetteredByCode: new Map(c.deadLetteredByCode) });
       for (const { input, watermark, lag } of forwarder.lags(at)) {
         m.inputWatermark.set({ input }, watermark);
         m.lag.set({ input }, lag);
@@ -221,7 +237,7 @@ export async function startService(config: ForwarderConfig, deps: ForwarderServi
       clock: now,
     });
     shutdown.register('stop-processor', () => processor!.stop());
-    logger.info({ inputs: inputs.map(partitionId), output: config.WMF_OUTPUT_TOPIC, outputPartitions, floor, clock: config.WMF_CLOCK }, 'watermark forwarder started');
+    logger.info({ inputs: inputs.map(partitionId), output: config.WMF_OUTPUT_TOPIC, outputPartitions, floor, clock: config.WMF_CLOCK, maxFutureMs: config.WMF_EVENT_TIME_MAX_FUTURE_MS }, 'watermark forwarder started');
   } catch (error) {
     await shutdown.run('start failed');
     throw error;

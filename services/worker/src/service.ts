@@ -3,7 +3,7 @@
  * processor. Teardown runs in reverse (see the shutdown steps).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createCodec } from '@convoy/codecs';
+import { createCodec, registryOptionsFrom } from '@convoy/codecs';
 import { ConvoyError, type ConvoyError as ConvoyErrorType } from '@convoy/errors';
 import {
   createKafkaClients,
@@ -89,12 +89,7 @@ async function wire(config: WorkerConfig, deps: WorkerServiceDeps, shutdown: Shu
   await waitForTopic(clients, config.WORKER_INPUT_TOPIC, { code: 'WORKER_INPUT_TOPIC_MISSING', hint: 'start the splitter, create it, or set WORKER_INPUT_TOPIC', logger });
 
   const codec = payloadCodec(
-    createCodec({
-      ...(config.SCHEMA_REGISTRY_URL === undefined ? {} : { registryUrl: config.SCHEMA_REGISTRY_URL }),
-      ...(config.SCHEMA_REGISTRY_USERNAME !== undefined && config.SCHEMA_REGISTRY_PASSWORD !== undefined
-        ? { auth: { username: config.SCHEMA_REGISTRY_USERNAME, password: config.SCHEMA_REGISTRY_PASSWORD.reveal() } }
-        : {}),
-    }),
+    createCodec(registryOptionsFrom(config)),
   );
   const loaded = await loadProcessor(config, {
     logger,
