@@ -1,8 +1,16 @@
 #!/usr/bin/env bash
 # The one command that runs every test on a fresh machine:
 #   installs Node 24 + pnpm when missing, installs dependencies, starts the local Kafka + registry
-#   stack unless KAFKA_BROKERS points at one, runs `pnpm typecheck` and `pnpm test`, and stops the
-#   stack again if it started it, whatever the outcome.
+#   stack unless KAFKA_BROKERS points at one, then runs, in order:
+#     pnpm typecheck · pnpm test (unit + integration) · pnpm test:deploy (compose, Grafana, k8s,
+#     static) · pnpm test:faults (fault suite + hostile corpus) · the container stage: podman
+#     engine, local images, the Testcontainers path, and the compose fleet end to end
+#   and stops everything it started, whatever the outcome.
+#
+#   bash scripts/test.sh                 everything (what CI runs)
+#   bash scripts/test.sh <test files>    only `pnpm test <files>` (with typecheck)
+#   CONVOY_SKIP_FAULTS=1                 skip the fault suite
+#   CONVOY_SKIP_CONTAINERS=1             skip the container stage (it needs root and apt-get)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -11,8 +19,12 @@ source scripts/bootstrap.sh
 pnpm install --frozen-lockfile --reporter=append-only
 
 started_stack=""
-stop_stack() { [ -z "$started_stack" ] || bash scripts/stack.sh down; }
-trap stop_stack EXIT
+started_engine=""
+cleanup() {
+  [ -z "$started_engine" ] || bash scripts/engine.sh down || true
+  [ -z "$started_stack" ] || bash scripts/stack.sh down
+}
+trap cleanup EXIT
 
 if [ -z "${KAFKA_BROKERS:-}" ]; then
   started_stack=1
@@ -21,5 +33,32 @@ if [ -z "${KAFKA_BROKERS:-}" ]; then
   eval "$stack_env"
 fi
 
+stage() { printf '\n==== %s (%s)\n' "$1" "$(date -u +%H:%M:%S)"; }
+
+stage typecheck
 pnpm typecheck
+stage "unit + integration"
 pnpm test "$@"
+[ $# -eq 0 ] || exit 0
+
+stage "deploy manifests (static)"
+pnpm test:deploy
+
+if [ "${CONVOY_SKIP_FAULTS:-}" != 1 ]; then
+  stage "fault suite"
+  pnpm test:faults
+fi
+
+if [ "${CONVOY_SKIP_CONTAINERS:-}" != 1 ]; then
+  stage "container engine"
+  started_engine=1
+  engine_env="$(bash scripts/engine.sh up)"
+  eval "$engine_env"
+  stage "images"
+  bash scripts/engine.sh images
+  stage "Testcontainers path"
+  pnpm test:containers
+  stage "compose fleet end to end"
+  bash scripts/compose-e2e.sh
+fi
+stage done
