@@ -18,6 +18,8 @@ export interface ConvoyTopics {
 export interface ConvoyOptions {
   readonly sourcePartitions: number;
   readonly workers: number;
+  /** Sub-stream partitions (default: one per worker); more than `workers` leaves room to scale workers out. */
+  readonly substreams?: number;
   readonly splitterEnv?: Record<string, string>;
   readonly workerEnv?: Record<string, string>;
   readonly mergerEnv?: Record<string, string>;
@@ -43,9 +45,10 @@ export async function startConvoy(t: TestContext | undefined, options: ConvoyOpt
     dlq: `${id}.dlq`,
   };
   const groups = [`${id}-splitter`, `${id}-worker`, `${id}-merger`];
+  const substreams = options.substreams ?? options.workers;
   await createTopics([
     { topic: topics.input, partitions: options.sourcePartitions },
-    { topic: topics.substreams, partitions: options.workers },
+    { topic: topics.substreams, partitions: substreams },
     { topic: topics.processed, partitions: options.sourcePartitions },
     { topic: topics.ordered, partitions: options.sourcePartitions },
     { topic: topics.dlq, partitions: 1 },
@@ -56,7 +59,7 @@ export async function startConvoy(t: TestContext | undefined, options: ConvoyOpt
     env: {
       SPLITTER_INPUT_TOPIC: topics.input,
       SPLITTER_SUBSTREAMS_TOPIC: topics.substreams,
-      SPLITTER_SUBSTREAMS: String(options.workers),
+      SPLITTER_SUBSTREAMS: String(substreams),
       SPLITTER_DLQ_TOPIC: topics.dlq,
       SPLITTER_GROUP_ID: groups[0]!,
       SPLITTER_TRANSACTIONAL_ID_PREFIX: groups[0]!,

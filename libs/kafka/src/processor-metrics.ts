@@ -8,6 +8,8 @@ export interface ProcessorMetrics {
   batchSeconds: Histogram<string>;
   lag: Gauge<'topic' | 'partition'>;
   rebalances: Counter<string>;
+  assigned: Gauge<string>;
+  fencedRejoins: Counter<string>;
 }
 
 const byRegistry = new WeakMap<Metrics, ProcessorMetrics>();
@@ -27,6 +29,8 @@ export function processorMetrics(metrics: Metrics): ProcessorMetrics {
       }),
       lag: metrics.gauge({ name: 'kafka_consumer_lag', help: 'High watermark minus committed offset, per owned partition', labelNames: ['topic', 'partition'] }),
       rebalances: metrics.counter({ name: 'kafka_rebalances_total', help: 'Consumer group joins (each one reassigns every partition)' }),
+      assigned: metrics.gauge({ name: 'kafka_partitions_assigned', help: 'Input partitions owned by this member in the current group generation' }),
+      fencedRejoins: metrics.counter({ name: 'kafka_fenced_rejoins_total', help: 'Group re-joins after our producer was fenced on a partition still assigned to us' }),
     };
     byRegistry.set(metrics, made);
   }

@@ -84,6 +84,13 @@ export interface PartitionProcessorOptions {
   partitionsConsumedConcurrently?: number;
   /** Attempts for a transaction that fails with a retriable error, with doubling backoff from 100 ms (cap 5 s). Default 8. */
   maxTransactionAttempts?: number;
+  /**
+   * A retriable failure is retried at least `maxTransactionAttempts` times AND for at least this
+   * long since the unit's first failure. Default 180 s: a broker restart makes kafkajs fail fast
+   * (connection refused, coordinator not found), and eight quick attempts would give up long before
+   * the broker is back.
+   */
+  transactionRetryWindowMs?: number;
   transactionTimeoutMs?: number;
   /** Upper bound of one produce send inside a transaction; keep below the broker's message.max.bytes. Default 512 KiB. */
   maxRequestBytes?: number;
@@ -125,6 +132,13 @@ interface PartitionState {
 }
 
 const FENCED = new Set(['KAFKA_PRODUCER_FENCED', 'KAFKA_INVALID_PRODUCER_EPOCH', 'KAFKA_TRANSACTIONAL_ID_AUTHORIZATION_FAILED']);
+/** Fencing that a re-join can cure: another producer (or the coordinator) bumped our epoch. */
+const REJOINABLE = new Set(['KAFKA_PRODUCER_FENCED', 'KAFKA_INVALID_PRODUCER_EPOCH']);
+/** At most this many fenced re-joins per processor within `REJOIN_WINDOW_MS`; more is fatal. */
+const MAX_REJOINS = 5;
+const REJOIN_WINDOW_MS = 5 * 60_000;
+/** A requested re-join that no batch carried out within this time is fatal (the process restart does it). */
+const REJOIN_DEADLINE_MS = 60_000;
 
 function keyOf(topic: string, partition: number): string {
   return `${topic}/${partition}`;
@@ -149,6 +163,7 @@ export async function runPartitionProcessor(options: PartitionProcessorOptions):
   const tickIntervalMs = options.tickIntervalMs ?? 1000;
   const maxBatchRecords = Math.max(1, options.maxBatchRecords ?? 5000);
   const maxAttempts = Math.max(1, options.maxTransactionAttempts ?? 8);
+  const retryWindowMs = Math.max(0, options.transactionRetryWindowMs ?? 180_000);
   const maxRequestBytes = options.maxRequestBytes ?? 512 * 1024;
   const compression = compressionType(options.compression ?? 'none');
   const metrics: ProcessorMetrics | undefined = options.metrics === undefined ? undefined : processorMetrics(options.metrics);
@@ -160,6 +175,9 @@ export async function runPartitionProcessor(options: PartitionProcessorOptions):
   let stopping = false;
   let stopped: Promise<void> | undefined;
   let generation = 0;
+  /** Set when a partition we still own was fenced: the next eachBatch makes kafkajs re-join the group. */
+  let rejoin: { readonly error: ConvoyError; readonly timer: NodeJS.Timeout } | undefined;
+  const rejoins: number[] = [];
 
   const consumer: Consumer = clients.kafkajs.consumer({
     groupId,
@@ -184,6 +202,7 @@ export async function runPartitionProcessor(options: PartitionProcessorOptions):
     if (state.failed || state.revoked) return;
     state.failed = true;
     const convoyError = error instanceof ConvoyError ? error : classifyKafkaError(error);
+    if (REJOINABLE.has(convoyError.code) && !stopping && requestRejoin(state, convoyError)) return;
     logger.error({ err: convoyError, partition: state.key }, 'partition processing stopped');
     try {
       consumer.pause([{ topic: state.tp.topic, partitions: [state.tp.partition] }]);
@@ -191,6 +210,34 @@ export async function runPartitionProcessor(options: PartitionProcessorOptions):
       // not running any more: nothing to pause
     }
     onFatal(convoyError, state.tp);
+  };
+
+  /**
+   * Our producer was fenced while the group still assigns us the partition: after a broker restart
+   * the coordinator may have bumped the epoch (aborting our open transaction), or a rebalance we have
+   * not seen yet gave the partition to another member. Nothing of the unit was committed. Instead of
+   * stopping the process, re-join the group: every partition is revoked and assigned afresh (a new
+   * producer fences any other writer, `onAssigned` rebuilds state, fetching restarts from the
+   * committed offset), exactly as after a rebalance. Bounded; beyond the bound it is fatal.
+   */
+  const requestRejoin = (state: PartitionState, error: ConvoyError): boolean => {
+    const now = Date.now();
+    while (rejoins.length > 0 && now - rejoins[0]! > REJOIN_WINDOW_MS) rejoins.shift();
+    if (rejoins.length >= MAX_REJOINS) return false;
+    if (rejoin === undefined) {
+      rejoins.push(now);
+      metrics?.fencedRejoins.inc();
+      const timer = setTimeout(() => {
+        if (rejoin === undefined || stopping) return;
+        rejoin = undefined;
+        logger.error({ err: error, partition: state.key }, 'fenced re-join never happened');
+        onFatal(error, state.tp);
+      }, REJOIN_DEADLINE_MS);
+      timer.unref();
+      rejoin = { error, timer };
+    }
+    logger.warn({ err: error, partition: state.key }, 'producer fenced on a partition still assigned to us: re-joining the group');
+    return true;
   };
 
   const handlerError = (error: unknown, stage: string, state: PartitionState): ConvoyError =>
@@ -238,6 +285,7 @@ export async function runPartitionProcessor(options: PartitionProcessorOptions):
   const commitUnit = async (state: PartitionState, records: OutgoingRecord[], offset: number | undefined): Promise<void> => {
     const moves = offset !== undefined && (state.committed === undefined || offset > state.committed);
     if (records.length === 0 && !moves) return;
+    let firstFailure: number | undefined;
     for (let attempt = 1; ; attempt++) {
       if (state.revoked) return; // the next owner re-reads from the committed offset
       let transaction: Awaited<ReturnType<Producer['transaction']>> | undefined;
@@ -268,7 +316,9 @@ export async function runPartitionProcessor(options: PartitionProcessorOptions):
           logger.info({ partition: state.key, code: classified.code }, 'transaction of a revoked partition dropped');
           return;
         }
-        if (FENCED.has(classified.code) || !classified.retriable || attempt >= maxAttempts) throw classified;
+        firstFailure ??= Date.now();
+        const exhausted = attempt >= maxAttempts && Date.now() - firstFailure >= retryWindowMs;
+        if (FENCED.has(classified.code) || !classified.retriable || exhausted) throw classified;
         const backoff = Math.min(5_000, 100 * 2 ** (attempt - 1));
         logger.warn({ partition: state.key, code: classified.code, attempt, backoffMs: backoff }, 'transaction failed, retrying');
         await sleep(backoff);
@@ -370,6 +420,7 @@ export async function runPartitionProcessor(options: PartitionProcessorOptions):
     states.clear();
     for (const [key, state] of next) states.set(key, state);
     const count = next.size;
+    metrics?.assigned.set(count);
     logger.info({ generation, partitions: [...next.keys()] }, 'partitions assigned');
     health?.setReady('assignment', true, `${count} partition(s)`);
   });
@@ -393,6 +444,12 @@ export async function runPartitionProcessor(options: PartitionProcessorOptions):
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 64,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
+        if (rejoin !== undefined) {
+          clearTimeout(rejoin.timer);
+          rejoin = undefined;
+          // kafkajs re-joins the group (joinAndSync) when a batch handler throws a rebalance error.
+          throw Object.assign(new Error('partition fenced: re-joining the group'), { type: 'REBALANCE_IN_PROGRESS' });
+        }
         const state = states.get(keyOf(batch.topic, batch.partition));
         if (state === undefined || state.revoked || state.failed || !isRunning() || isStale()) return;
         await enqueue(state, () => processBatch(state, batch, heartbeat));
@@ -447,12 +504,14 @@ export async function runPartitionProcessor(options: PartitionProcessorOptions):
       stopped ??= (async () => {
         stopping = true;
         if (tickTimer !== undefined) clearInterval(tickTimer);
+        if (rejoin !== undefined) clearTimeout(rejoin.timer);
         if (lagTimer !== undefined) clearInterval(lagTimer);
         health?.setReady('assignment', false, 'stopping');
         // consumer.stop() waits for the eachBatch calls in flight, which wait for their transactions.
         await consumer.stop().catch((error: unknown) => logger.warn({ err: error }, 'consumer stop failed'));
         await Promise.all([...states.values()].map((state) => revoke(state)));
         states.clear();
+        metrics?.assigned.set(0);
         await consumer.disconnect().catch((error: unknown) => logger.warn({ err: error }, 'consumer disconnect failed'));
         health?.setReady('kafka', false, 'stopped');
         logger.info('partition processor stopped');
