@@ -13,6 +13,7 @@ RUN corepack enable
 WORKDIR /app
 # Dependencies first, from the lockfile alone, so source edits reuse this layer.
 COPY package.json pnpm-lock.yaml pnpm-workspace.yaml .npmrc ./
+COPY patches ./patches
 RUN pnpm fetch --prod
 COPY . .
 RUN pnpm install --offline --prod --frozen-lockfile

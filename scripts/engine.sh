@@ -230,7 +230,7 @@ prepare_app_context() {
   rm -rf "$ctx" && mkdir -p "$ctx"
   # The files ./Dockerfile's context keeps (see ./.dockerignore): root manifests and every
   # workspace package but test/, without node_modules and tests.
-  local parts=(package.json pnpm-lock.yaml pnpm-workspace.yaml .npmrc) pattern dir
+  local parts=(package.json pnpm-lock.yaml pnpm-workspace.yaml .npmrc patches) pattern dir
   while read -r pattern; do
     for dir in $ROOT/$pattern; do
       [ -f "$dir/package.json" ] && [ "$dir" != "$ROOT/test" ] && parts+=("${dir#"$ROOT"/}")
