@@ -41,6 +41,14 @@ stage "unit + integration"
 pnpm test "$@"
 [ $# -eq 0 ] || exit 0
 
+if [ "${CONVOY_SKIP_CONTAINERS:-}" != 1 ]; then
+  # Early, so the static deploy checks find docker-compose; images and the runs come last.
+  stage "container engine"
+  started_engine=1
+  engine_env="$(bash scripts/engine.sh up)"
+  eval "$engine_env"
+fi
+
 stage "deploy manifests (static)"
 pnpm test:deploy
 
@@ -50,10 +58,6 @@ if [ "${CONVOY_SKIP_FAULTS:-}" != 1 ]; then
 fi
 
 if [ "${CONVOY_SKIP_CONTAINERS:-}" != 1 ]; then
-  stage "container engine"
-  started_engine=1
-  engine_env="$(bash scripts/engine.sh up)"
-  eval "$engine_env"
   stage "images"
   bash scripts/engine.sh images
   stage "Testcontainers path"

@@ -1,5 +1,5 @@
 // The metric names the code registers, read from the source, and a PromQL checker over them.
-// A service's names are its `createMetrics({ prefix })` + every `counter/gauge/histogram({ name })`
+// A service's names are its `createMetrics({ prefix })` (or `createServiceShell({ name })`) + every `counter/gauge/histogram({ name })`
 // in its src, plus @convoy/kafka's partition-processor series when it runs a partition processor.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,6 +7,8 @@ import { parser } from '@prometheus-io/lezer-promql';
 
 const REGISTERED = /\.(counter|gauge|histogram)(?:<[^>]*>)?\(\s*\{\s*name:\s*'([a-z0-9_]+)'/g;
 const PREFIX = /createMetrics\(\s*\{\s*prefix:\s*'([a-z0-9_]+)'/;
+/** `createServiceShell({ name })` (@convoy/lifecycle) makes the prefix `convoy_<name, - as _>_`. */
+const SHELL_NAME = /createServiceShell\(\s*\{\s*name:\s*'([a-z0-9-]+)'/;
 /** Series every scrape has without being registered by our code. */
 const BUILT_IN = new Set(['up']);
 
@@ -33,7 +35,8 @@ export function registeredMetricNames(root: string): Set<string> {
   for (const service of readdirSync(join(root, 'services'))) {
     const files = sources(join(root, 'services', service, 'src'));
     const text = files.map((file) => readFileSync(file, 'utf8')).join('\n');
-    const prefix = PREFIX.exec(text)?.[1];
+    const shellName = SHELL_NAME.exec(text)?.[1];
+    const prefix = PREFIX.exec(text)?.[1] ?? (shellName === undefined ? undefined : `convoy_${shellName.replaceAll('-', '_')}_`);
     if (prefix === undefined) continue;
     const own = registered(text);
     const all = text.includes('runPartitionProcessor(') ? [...own, ...processor] : own;

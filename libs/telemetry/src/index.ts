@@ -5,3 +5,5 @@ export { createHealth, Health } from './health.ts';
 export type { HttpLogger, HttpServerOptions, RunningHttpServer } from './http-server.ts';
 export { HTTP_LISTEN_FAILED, startHttpServer } from './http-server.ts';
 export type { Counter, Gauge, Histogram, Registry } from 'prom-client';
+export type { GrowingCounter, PushTotal } from './counter-totals.ts';
+export { counterTotals, counterTotalsBy } from './counter-totals.ts';

@@ -9,16 +9,15 @@ import {
   type PartitionProcessor,
   type TopicPartition,
 } from '@convoy/kafka';
-import { createShutdown, type Shutdown } from '@convoy/lifecycle';
+import { createServiceShell, type ServiceHandle } from '@convoy/lifecycle';
 import type { Logger } from '@convoy/logging';
 import { hoppingWindows } from '@convoy/ordering';
-import { createHealth, createMetrics, startHttpServer, type Metrics } from '@convoy/telemetry';
+import { counterTotalsBy, type Metrics } from '@convoy/telemetry';
 import {
   DispatchPartitionHandler,
   WindowPartitionHandler,
   type DispatchHandlerOptions,
   type DispatchPartitionState,
-  type HandlerCounters,
   type WindowHandlerOptions,
   type WindowPartitionState,
 } from './aggregator-handler.ts';
@@ -35,12 +34,7 @@ export interface AggregatorServiceDeps {
   inputTopicWaitMs?: number;
 }
 
-export interface AggregatorService {
-  readonly port: number;
-  readonly metrics: Metrics;
-  readonly shutdown: Shutdown;
-  stop(): Promise<void>;
-}
+export type AggregatorService = ServiceHandle;
 
 /** Assumed for the DLQ topic when its `max.message.bytes` is unreadable: the broker default. */
 const BROKER_DEFAULT_MAX_MESSAGE_BYTES = 1048588;
@@ -112,53 +106,24 @@ function aggregatorMetrics(metrics: Metrics) {
 type AggregatorMetrics = ReturnType<typeof aggregatorMetrics>;
 type Handler = WindowPartitionHandler | DispatchPartitionHandler;
 
-interface Snapshot {
-  counters: HandlerCounters;
-  retiredByWatermark: number;
-  retiredByOverflow: number;
-}
-
-function snapshotOf(handler: Handler): Snapshot {
-  const stats = handler instanceof WindowPartitionHandler ? handler.coreStats : undefined;
-  return {
-    counters: structuredClone(handler.counters),
-    retiredByWatermark: stats?.windowsRetiredByWatermark ?? 0,
-    retiredByOverflow: stats?.windowsRetiredByOverflow ?? 0,
-  };
-}
-
 /** Pushes the growth of a handler's counters since the last call into the Prometheus series. */
 function counterSync(m: AggregatorMetrics) {
-  const last = new WeakMap<Handler, Snapshot>();
+  const totalsOf = counterTotalsBy<Handler>();
   return (handler: Handler): void => {
-    const now = snapshotOf(handler);
-    const before = last.get(handler);
-    const inc = (counter: { inc(value: number): void }, value: number) => {
-      if (value > 0) counter.inc(value);
-    };
-    const c = now.counters;
-    const b = before?.counters;
-    inc(m.eventsIn.labels('data'), c.dataIn - (b?.dataIn ?? 0));
-    inc(m.eventsIn.labels('watermark'), c.watermarksIn - (b?.watermarksIn ?? 0));
-    inc(m.eventsIn.labels('ignored'), c.ignored - (b?.ignored ?? 0));
-    inc(m.eventsIn.labels('invalid'), c.deadLettered - (b?.deadLettered ?? 0));
-    inc(m.eventsIn.labels('duplicate'), c.duplicates - (b?.duplicates ?? 0));
-    for (const [code, n] of c.deadLetteredByCode) inc(m.deadLetters.labels(code), n - (b?.deadLetteredByCode.get(code) ?? 0));
-    inc(m.trimmed, c.deadLettersTrimmed - (b?.deadLettersTrimmed ?? 0));
-    for (const kind of ['early', 'final', 'correction'] as const) inc(m.results.labels(kind), c.results[kind] - (b?.results[kind] ?? 0));
-    inc(m.corrections, c.results.correction - (b?.results.correction ?? 0));
-    for (const reason of ['window-retired', 'overflow-retired', 'overflow-rejected'] as const) {
-      inc(m.late.labels(reason), c.lateEvents[reason] - (b?.lateEvents[reason] ?? 0));
-    }
-    inc(m.retired.labels('watermark'), now.retiredByWatermark - (before?.retiredByWatermark ?? 0));
-    inc(m.retired.labels('overflow'), now.retiredByOverflow - (before?.retiredByOverflow ?? 0));
-    inc(m.assignments, c.assignments - (b?.assignments ?? 0));
-    for (const reason of ['already-assigned', 'expired', 'overloaded'] as const) {
-      inc(m.cancellations.labels(reason), c.cancellations[reason] - (b?.cancellations[reason] ?? 0));
-    }
-    inc(m.dispatchDuplicates, c.dispatchDuplicates - (b?.dispatchDuplicates ?? 0));
-    inc(m.changelogWrites, c.changelogWrites - (b?.changelogWrites ?? 0));
-    last.set(handler, now);
+    const push = totalsOf(handler);
+    const c = handler.counters;
+    push.byLabel(m.eventsIn, { data: c.dataIn, watermark: c.watermarksIn, ignored: c.ignored, invalid: c.deadLettered, duplicate: c.duplicates });
+    push.byLabel(m.deadLetters, c.deadLetteredByCode);
+    push(m.trimmed, c.deadLettersTrimmed);
+    push.byLabel(m.results, c.results);
+    push(m.corrections, c.results.correction);
+    push.byLabel(m.late, c.lateEvents);
+    const stats = handler instanceof WindowPartitionHandler ? handler.coreStats : undefined;
+    push.byLabel(m.retired, { watermark: stats?.windowsRetiredByWatermark ?? 0, overflow: stats?.windowsRetiredByOverflow ?? 0 });
+    push(m.assignments, c.assignments);
+    push.byLabel(m.cancellations, c.cancellations);
+    push(m.dispatchDuplicates, c.dispatchDuplicates);
+    push(m.changelogWrites, c.changelogWrites);
   };
 }
 
@@ -172,16 +137,13 @@ function counterSync(m: AggregatorMetrics) {
 export async function startService(config: AggregatorConfig, deps: AggregatorServiceDeps): Promise<AggregatorService> {
   const logger = deps.logger;
   const now = deps.now ?? Date.now;
-  const shutdown = createShutdown({ logger: logger.child({ component: 'shutdown' }), timeoutMs: config.SHUTDOWN_TIMEOUT_MS });
-  const metrics = createMetrics({ prefix: 'convoy_aggregator_', defaultLabels: { service: 'aggregator' } });
+  const shell = createServiceShell({ name: 'aggregator', config, logger });
+  const { shutdown, metrics, health } = shell;
   const m = aggregatorMetrics(metrics);
   const sync = counterSync(m);
-  const health = createHealth();
   health.setReady('topics', false, 'not checked yet');
 
-  const http = await startHttpServer({ port: config.HTTP_PORT, host: config.HTTP_HOST, registry: metrics.registry, health, logger });
-  shutdown.register('http', () => http.close());
-  try {
+  return shell.start(async () => {
     const clients = createKafkaClients(config, { logger, clientId: config.KAFKA_CLIENT_ID });
     shutdown.register('disconnect', () => clients.disconnect());
 
@@ -284,17 +246,6 @@ export async function startService(config: AggregatorConfig, deps: AggregatorSer
     });
     shutdown.register('stop-processor', () => processor.stop());
     logger.info({ input, output: config.AGG_OUTPUT_TOPIC, changelog, mode, partitions, group: config.AGG_GROUP_ID, eventTimeBounds: eventTimeBoundsOf(config), maxDeadLetterBytes }, 'aggregator started');
-  } catch (error) {
-    await shutdown.run('start failed');
-    throw error;
-  }
-
-  return {
-    port: http.port,
-    metrics,
-    shutdown,
-    async stop() {
-      await shutdown.run('stop');
-    },
-  };
+    return {};
+  });
 }

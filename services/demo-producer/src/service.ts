@@ -3,9 +3,8 @@ import { randomInt } from 'node:crypto';
 import { createCodec, registryOptionsFrom } from '@convoy/codecs';
 import { errorMessage, isRetriable } from '@convoy/errors';
 import { createBatchedProducer, createKafkaClients, waitForTopic } from '@convoy/kafka';
-import { createShutdown, type Shutdown } from '@convoy/lifecycle';
+import { createServiceShell, type ServiceHandle } from '@convoy/lifecycle';
 import type { Logger } from '@convoy/logging';
-import { createHealth, createMetrics, startHttpServer, type Metrics } from '@convoy/telemetry';
 import type { DemoProducerConfig } from './config.ts';
 import { EVENT_KINDS, ORDER_AVRO_SCHEMA, OrderGenerator, type Order } from './generator.ts';
 import { runTraffic } from './traffic.ts';
@@ -18,17 +17,13 @@ export interface DemoProducerDeps {
   now?: () => number;
 }
 
-export interface DemoProducerService {
-  readonly port: number;
-  readonly metrics: Metrics;
-  readonly shutdown: Shutdown;
+export interface DemoProducerService extends ServiceHandle {
   readonly seed: number;
   /**
    * Settles when the traffic loop ends: with `countReached` true once DEMO_COUNT events were sent,
    * false when stopped first; rejects when a send failed for good.
    */
   readonly done: Promise<{ sent: number; countReached: boolean }>;
-  stop(): Promise<void>;
 }
 
 /** Resolves after `ms`, or at once when `signal` aborts. */
@@ -46,19 +41,15 @@ async function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
 export async function startService(config: DemoProducerConfig, deps: DemoProducerDeps): Promise<DemoProducerService> {
   const logger = deps.logger;
   const now = deps.now ?? Date.now;
-  const shutdown = createShutdown({ logger: logger.child({ component: 'shutdown' }), timeoutMs: config.SHUTDOWN_TIMEOUT_MS });
-  const metrics = createMetrics({ prefix: 'convoy_demo_producer_', defaultLabels: { service: 'demo-producer' } });
+  const shell = createServiceShell({ name: 'demo-producer', config, logger });
+  const { shutdown, metrics, health } = shell;
   const events = metrics.counter({ name: 'events_total', help: 'Events produced, by kind (ok, out_of_order, late, malformed)', labelNames: ['kind'] });
   for (const kind of EVENT_KINDS) events.inc({ kind }, 0);
   const failures = metrics.counter({ name: 'send_failures_total', help: 'Produce requests that failed (retried after 1 s when retriable)' });
-  const health = createHealth();
   health.setReady('producer', false, 'not started');
 
-  const http = await startHttpServer({ port: config.HTTP_PORT, host: config.HTTP_HOST, registry: metrics.registry, health, logger });
-  shutdown.register('http', () => http.close());
   const seed = config.DEMO_SEED ?? randomInt(0, 2 ** 32 - 1);
-  let done: Promise<{ sent: number; countReached: boolean }>;
-  try {
+  return shell.start(async () => {
     const clients = createKafkaClients(config, { logger, clientId: config.KAFKA_CLIENT_ID });
     shutdown.register('disconnect', () => clients.disconnect());
     const topic = config.DEMO_TOPIC;
@@ -120,7 +111,7 @@ export async function startService(config: DemoProducerConfig, deps: DemoProduce
       logger.info({ sent: total, byKind: sentByKind }, 'traffic stopped');
       return total;
     };
-    done = loop().then((sent) => ({ sent, countReached: config.DEMO_COUNT !== undefined && sent >= config.DEMO_COUNT }));
+    const done = loop().then((sent) => ({ sent, countReached: config.DEMO_COUNT !== undefined && sent >= config.DEMO_COUNT }));
     done.catch(() => undefined); // handled by whoever awaits it; not an unhandled rejection meanwhile
     // Registered last so it runs first: stop generating, let the batch in flight finish, then disconnect.
     shutdown.register('traffic', async () => {
@@ -132,19 +123,6 @@ export async function startService(config: DemoProducerConfig, deps: DemoProduce
       { topic, rate: config.DEMO_RATE, count: config.DEMO_COUNT, seed, format: config.DEMO_FORMAT, customers: config.DEMO_CUSTOMERS },
       'demo producer started',
     );
-  } catch (error) {
-    await shutdown.run('start failed');
-    throw error;
-  }
-
-  return {
-    port: http.port,
-    metrics,
-    shutdown,
-    seed,
-    done,
-    async stop() {
-      await shutdown.run('stop');
-    },
-  };
+    return { seed, done };
+  });
 }

@@ -9,11 +9,11 @@ import {
   type ProcessorOutput,
   type TopicPartition,
 } from '@convoy/kafka';
-import { createShutdown, type Shutdown } from '@convoy/lifecycle';
+import { createServiceShell, type ServiceHandle } from '@convoy/lifecycle';
 import type { Logger } from '@convoy/logging';
-import { createHealth, createMetrics, startHttpServer, type Metrics } from '@convoy/telemetry';
+import { counterTotalsBy, type Metrics } from '@convoy/telemetry';
 import { lateTopicOf, type MergerConfig } from './config.ts';
-import { PartitionMerger, type MergerCounters, type MergerOptions } from './merger-handler.ts';
+import { PartitionMerger, type MergerOptions } from './merger-handler.ts';
 import { readLastReleased } from './output-tail.ts';
 
 export const MERGER_INPUT_TOPIC_MISSING = 'MERGER_INPUT_TOPIC_MISSING';
@@ -28,12 +28,7 @@ export interface MergerServiceDeps {
   inputTopicWaitMs?: number;
 }
 
-export interface MergerService {
-  readonly port: number;
-  readonly metrics: Metrics;
-  readonly shutdown: Shutdown;
-  stop(): Promise<void>;
-}
+export type MergerService = ServiceHandle;
 
 function mergerOptions(config: MergerConfig): MergerOptions {
   return {
@@ -74,30 +69,17 @@ type MergerMetrics = ReturnType<typeof mergerMetrics>;
 
 /** Pushes the growth of a partition merger's counters since the last call into the Prometheus series. */
 function counterSync(m: MergerMetrics) {
-  const last = new WeakMap<PartitionMerger, MergerCounters>();
+  const totalsOf = counterTotalsBy<PartitionMerger>();
   return (merger: PartitionMerger): void => {
-    const now = { ...merger.counters };
-    const before = last.get(merger);
-    const d = (key: keyof MergerCounters) => now[key] - (before?.[key] ?? 0);
-    const inc = (counter: { inc(value: number): void }, value: number) => {
-      if (value > 0) counter.inc(value);
-    };
-    inc(m.eventsIn.labels('data'), d('dataIn'));
-    inc(m.eventsIn.labels('filler'), d('fillersIn'));
-    inc(m.eventsIn.labels('progress'), d('markersIn'));
-    inc(m.eventsIn.labels('watermark'), d('watermarksIgnored'));
-    inc(m.eventsIn.labels('invalid'), d('deadLettered'));
-    inc(m.eventsOut, d('released'));
-    inc(m.gaps.labels('marker'), d('gapsByMarker'));
-    inc(m.gaps.labels('timeout'), d('gapsByTimeout'));
-    inc(m.gaps.labels('overflow'), d('gapsByOverflow'));
-    inc(m.late.labels('emit-flagged'), d('lateEmitted'));
-    inc(m.late.labels('route-late'), d('lateRouted'));
-    inc(m.late.labels('drop'), d('lateDropped'));
-    inc(m.duplicates, d('duplicates'));
-    inc(m.deadLetters, d('deadLettered'));
-    inc(m.rejections, d('rejectedFull'));
-    last.set(merger, now);
+    const push = totalsOf(merger);
+    const c = merger.counters;
+    push.byLabel(m.eventsIn, { data: c.dataIn, filler: c.fillersIn, progress: c.markersIn, watermark: c.watermarksIgnored, invalid: c.deadLettered });
+    push(m.eventsOut, c.released);
+    push.byLabel(m.gaps, { marker: c.gapsByMarker, timeout: c.gapsByTimeout, overflow: c.gapsByOverflow });
+    push.byLabel(m.late, { 'emit-flagged': c.lateEmitted, 'route-late': c.lateRouted, drop: c.lateDropped });
+    push(m.duplicates, c.duplicates);
+    push(m.deadLetters, c.deadLettered);
+    push(m.rejections, c.rejectedFull);
   };
 }
 
@@ -111,17 +93,13 @@ function counterSync(m: MergerMetrics) {
 export async function startService(config: MergerConfig, deps: MergerServiceDeps): Promise<MergerService> {
   const logger = deps.logger;
   const now = deps.now ?? Date.now;
-  const shutdown = createShutdown({ logger: logger.child({ component: 'shutdown' }), timeoutMs: config.SHUTDOWN_TIMEOUT_MS });
-  const metrics = createMetrics({ prefix: 'convoy_merger_', defaultLabels: { service: 'merger' } });
+  const shell = createServiceShell({ name: 'merger', config, logger });
+  const { shutdown, metrics, health } = shell;
   const m = mergerMetrics(metrics);
   const sync = counterSync(m);
-  const health = createHealth();
   health.setReady('topics', false, 'not checked yet');
 
-  // Registered first so it closes last: /metrics and /healthz stay up through the drain.
-  const http = await startHttpServer({ port: config.HTTP_PORT, host: config.HTTP_HOST, registry: metrics.registry, health, logger });
-  shutdown.register('http', () => http.close());
-  try {
+  return shell.start(async () => {
     const clients = createKafkaClients(config, { logger, clientId: config.KAFKA_CLIENT_ID });
     shutdown.register('disconnect', () => clients.disconnect());
 
@@ -223,17 +201,6 @@ export async function startService(config: MergerConfig, deps: MergerServiceDeps
     // Last registered, first to run: stop fetching and finish the transaction in flight.
     shutdown.register('stop-processor', () => processor.stop());
     logger.info({ input, output, partitions, group: config.MERGER_GROUP_ID }, 'merger started');
-  } catch (error) {
-    await shutdown.run('start failed');
-    throw error;
-  }
-
-  return {
-    port: http.port,
-    metrics,
-    shutdown,
-    async stop() {
-      await shutdown.run('stop');
-    },
-  };
+    return {};
+  });
 }

@@ -15,12 +15,12 @@ import {
   type ProcessorOutput,
   type TopicPartition,
 } from '@convoy/kafka';
-import { createShutdown, type Shutdown } from '@convoy/lifecycle';
+import { createServiceShell, type ServiceHandle } from '@convoy/lifecycle';
 import type { Logger } from '@convoy/logging';
 import { AqKSlack, FixedSlack, KSlack, type SlackEstimator } from '@convoy/ordering';
-import { createHealth, createMetrics, startHttpServer, type Metrics } from '@convoy/telemetry';
+import { counterTotalsBy, type Metrics } from '@convoy/telemetry';
 import { eventTimeBoundsOf, latePolicies, lateTopicOf, parseSource, type ReorderConfig } from './config.ts';
-import { PartitionReorder, type ReorderCounters, type ReorderInput, type ReorderOptions } from './reorder-handler.ts';
+import { PartitionReorder, type ReorderInput, type ReorderOptions } from './reorder-handler.ts';
 import { resumePointFromTail, tailIsEnough } from './resume-point.ts';
 
 export const REORDER_INPUT_TOPIC_MISSING = 'REORDER_INPUT_TOPIC_MISSING';
@@ -32,12 +32,7 @@ export interface ReorderServiceDeps {
   inputTopicWaitMs?: number;
 }
 
-export interface ReorderService {
-  readonly port: number;
-  readonly metrics: Metrics;
-  readonly shutdown: Shutdown;
-  stop(): Promise<void>;
-}
+export type ReorderService = ServiceHandle;
 
 /** Assumed for the DLQ topic when its `max.message.bytes` is unreadable: the broker default. */
 const BROKER_DEFAULT_MAX_MESSAGE_BYTES = 1048588;
@@ -107,36 +102,20 @@ function reorderMetrics(metrics: Metrics) {
 
 type ReorderMetrics = ReturnType<typeof reorderMetrics>;
 
+/** Pushes the growth of a partition handler's counters since the last call into the Prometheus series. */
 function counterSync(m: ReorderMetrics) {
-  const last = new WeakMap<PartitionReorder, ReorderCounters>();
+  const totalsOf = counterTotalsBy<PartitionReorder>();
   return (handler: PartitionReorder): void => {
-    const now = { ...handler.counters, deadLetteredByCode: new Map(handler.counters.deadLetteredByCode) };
-    const before = last.get(handler);
-    const inc = (counter: { inc(value: number): void }, key: Exclude<keyof ReorderCounters, 'deadLetteredByCode'>) => {
-      const d = now[key] - (before?.[key] ?? 0);
-      if (d > 0) counter.inc(d);
-    };
-    inc(m.eventsIn.labels('data'), 'dataIn');
-    inc(m.eventsIn.labels('filler'), 'fillersIn');
-    inc(m.eventsIn.labels('progress'), 'markersIn');
-    inc(m.eventsIn.labels('ignored'), 'controlIgnored');
-    inc(m.eventsIn.labels('invalid'), 'deadLettered');
-    inc(m.eventsOut, 'released');
-    inc(m.gaps.labels('filler'), 'gapsByFiller');
-    inc(m.gaps.labels('marker'), 'gapsByMarker');
-    inc(m.gaps.labels('timeout'), 'gapsByTimeout');
-    inc(m.gaps.labels('overflow'), 'gapsByOverflow');
-    inc(m.late.labels('emit-flagged'), 'lateEmitted');
-    inc(m.late.labels('route-late'), 'lateRouted');
-    inc(m.late.labels('drop'), 'lateDropped');
-    inc(m.duplicates, 'duplicates');
-    for (const [code, n] of now.deadLetteredByCode) {
-      const d = n - (before?.deadLetteredByCode.get(code) ?? 0);
-      if (d > 0) m.deadLetters.labels(code).inc(d);
-    }
-    inc(m.trimmed, 'deadLettersTrimmed');
-    inc(m.rejections, 'rejectedFull');
-    last.set(handler, now);
+    const push = totalsOf(handler);
+    const c = handler.counters;
+    push.byLabel(m.eventsIn, { data: c.dataIn, filler: c.fillersIn, progress: c.markersIn, ignored: c.controlIgnored, invalid: c.deadLettered });
+    push(m.eventsOut, c.released);
+    push.byLabel(m.gaps, { filler: c.gapsByFiller, marker: c.gapsByMarker, timeout: c.gapsByTimeout, overflow: c.gapsByOverflow });
+    push.byLabel(m.late, { 'emit-flagged': c.lateEmitted, 'route-late': c.lateRouted, drop: c.lateDropped });
+    push(m.duplicates, c.duplicates);
+    push.byLabel(m.deadLetters, c.deadLetteredByCode);
+    push(m.trimmed, c.deadLettersTrimmed);
+    push(m.rejections, c.rejectedFull);
   };
 }
 
@@ -164,15 +143,13 @@ export function slackSeries(handlers: Iterable<PartitionReorder>, labels: number
 export async function startService(config: ReorderConfig, deps: ReorderServiceDeps): Promise<ReorderService> {
   const logger = deps.logger;
   const now = deps.now ?? Date.now;
-  const shutdown = createShutdown({ logger: logger.child({ component: 'shutdown' }), timeoutMs: config.SHUTDOWN_TIMEOUT_MS });
-  const metrics = createMetrics({ prefix: 'convoy_reorder_buffer_', defaultLabels: { service: 'reorder-buffer' } });
+  const shell = createServiceShell({ name: 'reorder-buffer', config, logger });
+  const { shutdown, metrics, health } = shell;
   const m = reorderMetrics(metrics);
   const sync = counterSync(m);
-  const health = createHealth();
   health.setReady('topics', false, 'not checked yet');
-  const http = await startHttpServer({ port: config.HTTP_PORT, host: config.HTTP_HOST, registry: metrics.registry, health, logger });
-  shutdown.register('http', () => http.close());
-  try {
+
+  return shell.start(async () => {
     const clients = createKafkaClients(config, { logger, clientId: config.KAFKA_CLIENT_ID });
     shutdown.register('disconnect', () => clients.disconnect());
     const input = config.REORDER_INPUT_TOPIC;
@@ -307,16 +284,6 @@ export async function startService(config: ReorderConfig, deps: ReorderServiceDe
     });
     shutdown.register('stop-processor', () => processor.stop());
     logger.info({ input, output, partitions, mode: config.REORDER_MODE, group: config.REORDER_GROUP_ID, eventTimeBounds: options.eventTimeBounds, maxDeadLetterBytes: options.maxDeadLetterBytes }, 'reorder buffer started');
-  } catch (error) {
-    await shutdown.run('start failed');
-    throw error;
-  }
-  return {
-    port: http.port,
-    metrics,
-    shutdown,
-    async stop() {
-      await shutdown.run('stop');
-    },
-  };
+    return {};
+  });
 }

@@ -15,9 +15,9 @@ import {
   type ProcessorOutput,
   type TopicPartition,
 } from '@convoy/kafka';
-import { createShutdown, type Shutdown } from '@convoy/lifecycle';
+import { createServiceShell, type ServiceHandle } from '@convoy/lifecycle';
 import type { Logger } from '@convoy/logging';
-import { createHealth, createMetrics, startHttpServer, type Metrics } from '@convoy/telemetry';
+import { counterTotals, type Metrics } from '@convoy/telemetry';
 import { stateTopicOf, type SplitterConfig } from './config.ts';
 import { latestState, type RoutingState } from './routing-state.ts';
 import { describeSource } from './sources.ts';
@@ -38,12 +38,8 @@ export interface SplitterServiceDeps {
   onFatal?: (error: ConvoyError) => void;
 }
 
-export interface SplitterService {
-  readonly port: number;
-  readonly metrics: Metrics;
-  readonly shutdown: Shutdown;
+export interface SplitterService extends ServiceHandle {
   readonly counters: SplitterCounters;
-  stop(): Promise<void>;
 }
 
 /** `maxRecordBytes`: the record limit in force (SPLITTER_MAX_RECORD_BYTES, or derived from the output topics at start). */
@@ -118,31 +114,18 @@ function splitterMetrics(metrics: Metrics) {
 
 /** Pushes the growth of the handler's counters since the last call into the Prometheus series. */
 function counterSync(m: ReturnType<typeof splitterMetrics>, counters: SplitterCounters) {
-  const last = { eventsIn: 0, deadLettersTrimmed: 0, markersWritten: 0, closingMarkersWritten: 0, epochSwitches: 0, stateRecordsWritten: 0, strippedHeaders: 0, eventTimeFallbacks: 0, eventsOut: new Map<string, number>(), deadLettered: new Map<string, number>() };
-  const inc = (counter: { inc(value: number): void }, value: number) => {
-    if (value > 0) counter.inc(value);
-  };
+  const push = counterTotals();
   return (): void => {
-    inc(m.eventsIn, counters.eventsIn - last.eventsIn);
-    inc(m.markers, counters.markersWritten - last.markersWritten);
-    inc(m.closingMarkers, counters.closingMarkersWritten - last.closingMarkersWritten);
-    inc(m.epochSwitches, counters.epochSwitches - last.epochSwitches);
-    inc(m.stateRecords, counters.stateRecordsWritten - last.stateRecordsWritten);
-    last.closingMarkersWritten = counters.closingMarkersWritten;
-    last.epochSwitches = counters.epochSwitches;
-    last.stateRecordsWritten = counters.stateRecordsWritten;
-    inc(m.stripped, counters.strippedHeaders - last.strippedHeaders);
-    inc(m.trimmed, counters.deadLettersTrimmed - last.deadLettersTrimmed);
-    last.deadLettersTrimmed = counters.deadLettersTrimmed;
-    inc(m.eventTimeFallbacks, counters.eventTimeFallbacks - last.eventTimeFallbacks);
-    for (const [topic, n] of counters.eventsOut) inc(m.eventsOut.labels(topic), n - (last.eventsOut.get(topic) ?? 0));
-    for (const [code, n] of counters.deadLettered) inc(m.deadLettered.labels(code), n - (last.deadLettered.get(code) ?? 0));
-    last.eventsIn = counters.eventsIn;
-    last.markersWritten = counters.markersWritten;
-    last.strippedHeaders = counters.strippedHeaders;
-    last.eventTimeFallbacks = counters.eventTimeFallbacks;
-    last.eventsOut = new Map(counters.eventsOut);
-    last.deadLettered = new Map(counters.deadLettered);
+    push(m.eventsIn, counters.eventsIn);
+    push(m.markers, counters.markersWritten);
+    push(m.closingMarkers, counters.closingMarkersWritten);
+    push(m.epochSwitches, counters.epochSwitches);
+    push(m.stateRecords, counters.stateRecordsWritten);
+    push(m.stripped, counters.strippedHeaders);
+    push(m.trimmed, counters.deadLettersTrimmed);
+    push(m.eventTimeFallbacks, counters.eventTimeFallbacks);
+    push.byLabel(m.eventsOut, counters.eventsOut);
+    push.byLabel(m.deadLettered, counters.deadLettered);
   };
 }
 
@@ -187,18 +170,14 @@ async function recordLimit(clients: KafkaClients, config: SplitterConfig, output
 export async function startService(config: SplitterConfig, deps: SplitterServiceDeps): Promise<SplitterService> {
   const logger = deps.logger;
   const now = deps.now ?? Date.now;
-  const shutdown = createShutdown({ logger: logger.child({ component: 'shutdown' }), timeoutMs: config.SHUTDOWN_TIMEOUT_MS });
-  const metrics = createMetrics({ prefix: 'convoy_splitter_', defaultLabels: { service: 'splitter' } });
+  const shell = createServiceShell({ name: 'splitter', config, logger });
+  const { shutdown, metrics, health } = shell;
   const m = splitterMetrics(metrics);
   const counters = createCounters();
   const sync = counterSync(m, counters);
-  const health = createHealth();
   health.setReady('topics', false, 'not checked yet');
 
-  // Registered first so it closes last: /metrics and /healthz stay up through the drain.
-  const http = await startHttpServer({ port: config.HTTP_PORT, host: config.HTTP_HOST, registry: metrics.registry, health, logger });
-  shutdown.register('http', () => http.close());
-  try {
+  return shell.start(async () => {
     const clients = createKafkaClients(config, { logger, clientId: config.KAFKA_CLIENT_ID });
     shutdown.register('disconnect', () => clients.disconnect());
 
@@ -300,18 +279,6 @@ export async function startService(config: SplitterConfig, deps: SplitterService
       },
       'splitter started',
     );
-  } catch (error) {
-    await shutdown.run('start failed');
-    throw error;
-  }
-
-  return {
-    port: http.port,
-    metrics,
-    shutdown,
-    counters,
-    async stop() {
-      await shutdown.run('stop');
-    },
-  };
+    return { counters };
+  });
 }

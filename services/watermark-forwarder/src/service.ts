@@ -14,12 +14,12 @@ import {
   type PartitionProcessor,
   type TopicPartition,
 } from '@convoy/kafka';
-import { createShutdown, type Shutdown } from '@convoy/lifecycle';
+import { createServiceShell, type ServiceHandle } from '@convoy/lifecycle';
 import type { Logger } from '@convoy/logging';
-import { createHealth, createMetrics, startHttpServer, type Metrics } from '@convoy/telemetry';
+import { counterTotals } from '@convoy/telemetry';
 import { stateTopicOf, type ForwarderConfig } from './config.ts';
 import { FLOOR_KEY, readFloor } from './floor-store.ts';
-import { WatermarkForwarder, type ForwarderCounters } from './forwarder-handler.ts';
+import { WatermarkForwarder } from './forwarder-handler.ts';
 
 export const WMF_INPUT_TOPIC_MISSING = 'WMF_INPUT_TOPIC_MISSING';
 
@@ -34,12 +34,7 @@ export interface ForwarderServiceDeps {
   inputTopicWaitMs?: number;
 }
 
-export interface ForwarderService {
-  readonly port: number;
-  readonly metrics: Metrics;
-  readonly shutdown: Shutdown;
-  stop(): Promise<void>;
-}
+export type ForwarderService = ServiceHandle;
 
 async function inputPartitions(clients: KafkaClients, topics: readonly string[], waitMs: number, logger: Logger): Promise<TopicPartition[]> {
   const deadline = Date.now() + waitMs;
@@ -71,8 +66,8 @@ async function inputPartitions(clients: KafkaClients, topics: readonly string[],
 export async function startService(config: ForwarderConfig, deps: ForwarderServiceDeps): Promise<ForwarderService> {
   const logger = deps.logger;
   const now = deps.now ?? Date.now;
-  const shutdown = createShutdown({ logger: logger.child({ component: 'shutdown' }), timeoutMs: config.SHUTDOWN_TIMEOUT_MS });
-  const metrics = createMetrics({ prefix: 'convoy_watermark_forwarder_', defaultLabels: { service: 'watermark-forwarder' } });
+  const shell = createServiceShell({ name: 'watermark-forwarder', config, logger });
+  const { shutdown, metrics, health } = shell;
   const m = {
     eventsIn: metrics.counter({ name: 'events_forwarded_total', help: 'Input records forwarded to the output topic' }),
     watermarksIn: metrics.counter({ name: 'watermarks_in_total', help: 'Watermark records read from the inputs' }),
@@ -88,11 +83,9 @@ export async function startService(config: ForwarderConfig, deps: ForwarderServi
     regressions: metrics.gauge({ name: 'input_regressions', help: 'Input watermarks below that input\'s previous one (ignored)' }),
     rejoinedBehind: metrics.gauge({ name: 'rejoined_behind', help: 'Caught-up inputs that spoke again below the output watermark (their older events are late downstream)' }),
   };
-  const health = createHealth();
   health.setReady('topics', false, 'not checked yet');
-  const http = await startHttpServer({ port: config.HTTP_PORT, host: config.HTTP_HOST, registry: metrics.registry, health, logger });
-  shutdown.register('http', () => http.close());
-  try {
+
+  return shell.start(async () => {
     const clients = createKafkaClients(config, { logger, clientId: config.KAFKA_CLIENT_ID });
     shutdown.register('disconnect', () => clients.disconnect());
     const inputs = await inputPartitions(clients, config.WMF_INPUT_TOPICS, deps.inputTopicWaitMs ?? 60_000, logger);
@@ -179,18 +172,14 @@ export async function startService(config: ForwarderConfig, deps: ForwarderServi
     }, config.WMF_END_OFFSETS_INTERVAL_MS);
     shutdown.register('end-offsets', () => clearInterval(endsTimer));
 
-    const last: ForwarderCounters = { forwarded: 0, watermarksIn: 0, deadLettered: 0, deadLetteredByCode: new Map(), deadLettersTrimmed: 0, caughtUpMarks: 0 };
+    const push = counterTotals();
     const syncMetrics = (at: number): void => {
       const c = forwarder.counters;
-      if (c.forwarded > last.forwarded) m.eventsIn.inc(c.forwarded - last.forwarded);
-      if (c.watermarksIn > last.watermarksIn) m.watermarksIn.inc(c.watermarksIn - last.watermarksIn);
-      for (const [code, n] of c.deadLetteredByCode) {
-        const d = n - (last.deadLetteredByCode.get(code) ?? 0);
-        if (d > 0) m.deadLetters.labels(code).inc(d);
-      }
-      if (c.deadLettersTrimmed > last.deadLettersTrimmed) m.trimmed.inc(c.deadLettersTrimmed - last.deadLettersTrimmed);
-      if (c.caughtUpMarks > last.caughtUpMarks) m.caughtUp.inc(c.caughtUpMarks - last.caughtUpMarks);
-      Object.assign(last, c, { deadLetteredByCode: new Map(c.deadLetteredByCode) });
+      push(m.eventsIn, c.forwarded);
+      push(m.watermarksIn, c.watermarksIn);
+      push.byLabel(m.deadLetters, c.deadLetteredByCode);
+      push(m.trimmed, c.deadLettersTrimmed);
+      push(m.caughtUp, c.caughtUpMarks);
       for (const { input, watermark, lag } of forwarder.lags(at)) {
         m.inputWatermark.set({ input }, watermark);
         m.lag.set({ input }, lag);
@@ -238,16 +227,6 @@ export async function startService(config: ForwarderConfig, deps: ForwarderServi
     });
     shutdown.register('stop-processor', () => processor!.stop());
     logger.info({ inputs: inputs.map(partitionId), output: config.WMF_OUTPUT_TOPIC, outputPartitions, floor, clock: config.WMF_CLOCK, maxFutureMs: config.WMF_EVENT_TIME_MAX_FUTURE_MS }, 'watermark forwarder started');
-  } catch (error) {
-    await shutdown.run('start failed');
-    throw error;
-  }
-  return {
-    port: http.port,
-    metrics,
-    shutdown,
-    async stop() {
-      await shutdown.run('stop');
-    },
-  };
+    return {};
+  });
 }

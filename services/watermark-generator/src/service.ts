@@ -1,7 +1,6 @@
 import { createBatchedProducer, createKafkaClients, fetchEndOffsets, type KafkaClients } from '@convoy/kafka';
-import { createShutdown, type Shutdown } from '@convoy/lifecycle';
+import { createServiceShell, type ServiceHandle } from '@convoy/lifecycle';
 import type { Logger } from '@convoy/logging';
-import { createHealth, createMetrics, startHttpServer, type Metrics } from '@convoy/telemetry';
 import { BlockCounter } from './block-counter.ts';
 import { logicalLagOf, type GeneratorConfig } from './config.ts';
 import { CounterDispenser, startCounterHttp } from './counter-http.ts';
@@ -14,13 +13,9 @@ export interface GeneratorServiceDeps {
   now?: () => number;
 }
 
-export interface GeneratorService {
-  readonly port: number;
+export interface GeneratorService extends ServiceHandle {
   /** The counter's HTTP port (logical mode), else undefined. */
   readonly counterPort: number | undefined;
-  readonly metrics: Metrics;
-  readonly shutdown: Shutdown;
-  stop(): Promise<void>;
 }
 
 /** Partition count per topic; a topic that does not exist (yet) is left out and logged. */
@@ -45,8 +40,8 @@ async function partitionCounts(clients: KafkaClients, topics: readonly string[],
 export async function startService(config: GeneratorConfig, deps: GeneratorServiceDeps): Promise<GeneratorService> {
   const logger = deps.logger;
   const now = deps.now ?? Date.now;
-  const shutdown = createShutdown({ logger: logger.child({ component: 'shutdown' }), timeoutMs: config.SHUTDOWN_TIMEOUT_MS });
-  const metrics = createMetrics({ prefix: 'convoy_watermark_generator_', defaultLabels: { service: 'watermark-generator' } });
+  const shell = createServiceShell({ name: 'watermark-generator', config, logger });
+  const { shutdown, metrics, health } = shell;
   const m = {
     written: metrics.counter({ name: 'watermarks_written_total', help: 'Watermark records written, per topic', labelNames: ['topic'] }),
     current: metrics.gauge({ name: 'current_watermark', help: 'Last watermark written (ms since the epoch in time mode, counter number in logical mode)' }),
@@ -55,13 +50,10 @@ export async function startService(config: GeneratorConfig, deps: GeneratorServi
     counterReserved: metrics.gauge({ name: 'counter_reserved_up_to', help: 'Highest counter number durably reserved (logical mode)' }),
     counterHandedOut: metrics.counter({ name: 'counter_numbers_handed_out_total', help: 'Counter numbers handed out by this process (logical mode)' }),
   };
-  const health = createHealth();
   health.setReady('watermarks', false, 'not started');
 
-  const http = await startHttpServer({ port: config.HTTP_PORT, host: config.HTTP_HOST, registry: metrics.registry, health, logger });
-  shutdown.register('http', () => http.close());
-  let counterPort: number | undefined;
-  try {
+  return shell.start(async () => {
+    let counterPort: number | undefined;
     const clients = createKafkaClients(config, { logger, clientId: config.KAFKA_CLIENT_ID });
     shutdown.register('disconnect', () => clients.disconnect());
     const producer = await createBatchedProducer(clients);
@@ -129,18 +121,6 @@ export async function startService(config: GeneratorConfig, deps: GeneratorServi
     shutdown.register('timer', () => clearInterval(timer));
     health.setReady('watermarks', true, `${config.WM_MODE} mode into ${config.WM_TOPICS.join(', ')}`);
     logger.info({ mode: config.WM_MODE, topics: config.WM_TOPICS, intervalMs: config.WM_INTERVAL_MS, partitions: Object.fromEntries(partitions) }, 'watermark generator started');
-  } catch (error) {
-    await shutdown.run('start failed');
-    throw error;
-  }
-
-  return {
-    port: http.port,
-    counterPort,
-    metrics,
-    shutdown,
-    async stop() {
-      await shutdown.run('stop');
-    },
-  };
+    return { counterPort };
+  });
 }

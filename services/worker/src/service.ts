@@ -16,9 +16,9 @@ import {
   type ProcessorOutput,
   type TopicPartition,
 } from '@convoy/kafka';
-import { createShutdown, type Shutdown, type ShutdownReport } from '@convoy/lifecycle';
+import { createServiceShell, type ServiceHandle, type ServiceShell, type ShutdownReport } from '@convoy/lifecycle';
 import type { Logger } from '@convoy/logging';
-import { createHealth, createMetrics, startHttpServer, type Metrics } from '@convoy/telemetry';
+import { counterTotals, type RunningHttpServer } from '@convoy/telemetry';
 import type { WorkerConfig } from './config.ts';
 import { payloadCodec } from './payload-codec.ts';
 import type { CacheStats, ProfileStore } from './processors/enrich.ts';
@@ -37,10 +37,7 @@ export interface WorkerServiceDeps {
   onFatal?: (error: ConvoyErrorType) => void;
 }
 
-export interface WorkerService {
-  readonly port: number;
-  readonly metrics: Metrics;
-  readonly shutdown: Shutdown;
+export interface WorkerService extends Omit<ServiceHandle, 'stop'> {
   readonly counters: () => Readonly<WorkerCounters>;
   readonly cacheStats: (() => CacheStats) | undefined;
   stop(reason?: string): Promise<ShutdownReport>;
@@ -53,23 +50,14 @@ const realSleep = (ms: number, signal: AbortSignal): Promise<void> => sleep(ms, 
 
 export async function startService(config: WorkerConfig, deps: WorkerServiceDeps): Promise<WorkerService> {
   const logger = deps.logger;
-  const shutdown = createShutdown({ logger: logger.child({ component: 'shutdown' }), timeoutMs: config.SHUTDOWN_TIMEOUT_MS });
-  try {
-    return await wire(config, deps, shutdown);
-  } catch (error) {
-    await shutdown.run('start failed');
-    throw error;
-  }
+  const shell = createServiceShell({ name: 'worker', config, logger, httpLogger: logger.child({ component: 'http' }) });
+  shell.health.setReady('started', false, 'wiring');
+  return shell.start((http) => wire(config, deps, shell, http));
 }
 
-async function wire(config: WorkerConfig, deps: WorkerServiceDeps, shutdown: Shutdown): Promise<WorkerService> {
+async function wire(config: WorkerConfig, deps: WorkerServiceDeps, shell: ServiceShell, http: RunningHttpServer): Promise<Pick<WorkerService, 'counters' | 'cacheStats' | 'stop'>> {
   const logger = deps.logger;
-  const metrics = createMetrics({ prefix: 'convoy_worker_', defaultLabels: { service: 'worker' } });
-  const health = createHealth();
-  health.setReady('started', false, 'wiring');
-  const http = await startHttpServer({ port: config.HTTP_PORT, host: config.HTTP_HOST, registry: metrics.registry, health, logger: logger.child({ component: 'http' }) });
-  shutdown.register('http', () => http.close());
-
+  const { shutdown, metrics, health } = shell;
   const clients = createKafkaClients(config, { logger, clientId: config.KAFKA_CLIENT_ID });
   shutdown.register('disconnect', () => clients.disconnect());
 
@@ -144,16 +132,15 @@ async function wire(config: WorkerConfig, deps: WorkerServiceDeps, shutdown: Shu
     },
   });
 
-  let synced: WorkerCounters = { ...handler.counters };
+  const push = counterTotals();
   const syncCounters = () => {
     const now = handler.counters;
-    eventsIn.inc(now.eventsIn - synced.eventsIn);
-    eventsOut.inc(now.eventsOut - synced.eventsOut);
-    filtered.inc(now.filtered - synced.filtered);
-    markers.inc(now.markersForwarded - synced.markersForwarded);
-    control.inc(now.controlForwarded - synced.controlForwarded);
-    fillers.inc(now.fillersWritten - synced.fillersWritten);
-    synced = { ...now };
+    push(eventsIn, now.eventsIn);
+    push(eventsOut, now.eventsOut);
+    push(filtered, now.filtered);
+    push(markers, now.markersForwarded);
+    push(control, now.controlForwarded);
+    push(fillers, now.fillersWritten);
   };
   const partitionHandler: PartitionHandler = {
     async onRecords(partition: TopicPartition, records: readonly ConvoyRecord[], out: ProcessorOutput) {
@@ -206,9 +193,6 @@ async function wire(config: WorkerConfig, deps: WorkerServiceDeps, shutdown: Shu
   );
 
   return {
-    port: http.port,
-    metrics,
-    shutdown,
     counters: () => handler.counters,
     cacheStats: loaded.cacheStats,
     stop: (reason = 'stop') => shutdown.run(reason),
