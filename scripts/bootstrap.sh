@@ -4,6 +4,8 @@
 # Source it to get them on PATH:   source scripts/bootstrap.sh
 # Everything lands in .tools/ (git-ignored); a second run takes well under a second.
 # Strict mode only while this file runs: sourcing it must not change the caller's shell options.
+# `set +o` runs in a command substitution, which never inherits errexit: remember it separately.
+case $- in *e*) _convoy_saved_errexit=1 ;; *) _convoy_saved_errexit="" ;; esac
 _convoy_saved_options="$(set +o)"
 set -euo pipefail
 
@@ -38,4 +40,5 @@ fi
 
 echo "bootstrap: node $(node --version), pnpm $(pnpm --version)" >&2
 eval "$_convoy_saved_options"
-unset _convoy_saved_options
+if [ -n "$_convoy_saved_errexit" ]; then set -e; fi
+unset _convoy_saved_options _convoy_saved_errexit

@@ -112,8 +112,19 @@ query() {
   curl -fsS -m 5 "http://127.0.0.1:$PROM_PORT/api/v1/query" --data-urlencode "query=$1" \
     | sed -n 's/.*"value":\[[^,]*,"\([0-9.e+-]*\)".*/\1/p'
 }
-down="$(query 'count(up{job!="demo-producer"} == 0) or vector(0)')"
-up="$(query 'count(up{job!="demo-producer"} == 1)')"
+# A target's `up` is only as fresh as its last scrape (every 5 s); give every one a few rounds.
+prom_deadline=$(( $(date +%s) + 60 ))
+while :; do
+  down="$(query 'count(up{job!="demo-producer"} == 0) or vector(0)')"
+  up="$(query 'count(up{job!="demo-producer"} == 1)')"
+  if [ "$down" = 0 ] && [ -n "$up" ]; then break; fi
+  if [ "$(date +%s)" -ge "$prom_deadline" ]; then
+    curl -fsS -m 5 "http://127.0.0.1:$PROM_PORT/api/v1/targets?state=active" \
+      | grep -o '"scrapeUrl":"[^"]*"\|"health":"[^"]*"\|"lastError":"[^"]*"' | paste - - - >&2 || true
+    break
+  fi
+  sleep 5
+done
 log "prometheus: ${up:-?} targets up, ${down:-?} down (demo-producer excluded); merger released $(query 'sum(convoy_merger_events_out_total)')," \
   "reorder-buffer released $(query 'sum(convoy_reorder_buffer_events_out_total)'), aggregator read $(query 'sum(convoy_aggregator_events_in_total{kind="data"})')"
 phase "prometheus query"

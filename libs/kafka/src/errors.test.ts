@@ -42,3 +42,16 @@ test('a group coordinator not found (broker restarting, coordinator loading) is 
   const e = classifyKafkaError(new KafkaJSGroupCoordinatorNotFound('Failed to find group coordinator'));
   assert.deepEqual([e.code, e.retriable], ['KAFKA_GROUP_COORDINATOR_NOT_FOUND', true]);
 });
+
+test('an error kafkajs gave up on at once (KafkaJSNonRetriableError) is classified by what it wraps', () => {
+  const k = kafkajs as unknown as {
+    KafkaJSGroupCoordinatorNotFound: new (message: string) => Error;
+    KafkaJSNonRetriableError: new (e: Error, options: { cause: Error }) => Error;
+  };
+  const inner = new k.KafkaJSGroupCoordinatorNotFound('Failed to find group coordinator');
+  const transient = classifyKafkaError(new k.KafkaJSNonRetriableError(inner, { cause: inner }));
+  assert.deepEqual([transient.code, transient.retriable], ['KAFKA_GROUP_COORDINATOR_NOT_FOUND', true]);
+  const fencedInner = new KafkaJSProtocolError({ type: 'PRODUCER_FENCED', code: 90, retriable: false, message: 'fenced' } as never);
+  const fenced = classifyKafkaError(new k.KafkaJSNonRetriableError(fencedInner, { cause: fencedInner }));
+  assert.deepEqual([fenced.code, fenced.retriable], ['KAFKA_PRODUCER_FENCED', false]);
+});

@@ -39,8 +39,10 @@ const TRANSIENT = new Set(['KafkaJSGroupCoordinatorNotFound']);
  * - code `KAFKA_<protocol error type>` (`KAFKA_NOT_LEADER_FOR_PARTITION`, `KAFKA_PRODUCER_FENCED`) for
  *   broker errors, `KAFKA_<name>` (`KAFKA_CONNECTION`, `KAFKA_REQUEST_TIMEOUT`) for client errors;
  * - `retriable` is kafkajs's own flag, except for the transient errors above (retriable).
- * kafkajs wraps the last failure of an exhausted retry loop in `KafkaJSNumberOfRetriesExceeded`
- * (never retriable); we classify the wrapped error instead, because the error that exhausted the
+ * kafkajs wraps the last failure of an exhausted retry loop in `KafkaJSNumberOfRetriesExceeded`,
+ * and an error its retrier gave up on at once in `KafkaJSNonRetriableError` (both never
+ * retriable); we classify the wrapped error instead (so a wrapped coordinator-not-found during a
+ * broker restart stays transient), because the error that exhausted the
  * client's retries (a broker that is down) is still worth retrying at our level, with our backoff.
  * A `ConvoyError` is returned as is; any other error becomes `KAFKA_UNKNOWN`, not retriable.
  */
@@ -48,7 +50,8 @@ export function classifyKafkaError(error: unknown): ConvoyError {
   if (error instanceof ConvoyError) return error;
   let current = asObject(error);
   for (let depth = 0; current !== undefined && depth < 5; depth++) {
-    if (current.name === 'KafkaJSNumberOfRetriesExceeded' && asObject(current.originalError ?? current.cause) !== undefined) {
+    const wrapper = current.name === 'KafkaJSNumberOfRetriesExceeded' || current.name === 'KafkaJSNonRetriableError';
+    if (wrapper && asObject(current.originalError ?? current.cause) !== undefined) {
       current = asObject(current.originalError ?? current.cause);
       continue;
     }
