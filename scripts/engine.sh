@@ -71,16 +71,9 @@ write_conf() {
 
 api_answers() { [ -S "$SOCK" ] && [ "$(curl -fsS -m 3 --unix-socket "$SOCK" http://d/_ping 2>/dev/null)" = OK ]; }
 
-pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
-
-# Same as scripts/stack.sh: own session, every fd redirected, pid written by the process itself.
-detach() {
-  local dir="$1"; shift
-  rm -f "$dir/pid"
-  (cd "$dir" && exec setsid bash -c 'echo $$ > pid; exec "$@"' convoy-engine "$@") > "$dir/stdout.log" 2>&1 < /dev/null &
-  for _ in $(seq 1 50); do [ -s "$dir/pid" ] && return 0; sleep 0.1; done
-  die "could not start $* (no pid file in $dir)"
-}
+# pid_alive, detach, stop_detached
+# shellcheck source=lib/detach.sh
+source "$ROOT/scripts/lib/detach.sh"
 
 start_service() {
   if api_answers; then log "API already answers on $SOCK"; return; fi
@@ -97,13 +90,8 @@ start_service() {
 }
 
 stop_service() {
-  if ! pid_alive "$STATE/pid"; then rm -f "$STATE/pid"; log "API service not running (from here)"; return; fi
-  local pid; pid="$(cat "$STATE/pid")"
-  log "stopping podman system service (pid $pid)"
-  kill "$pid" 2>/dev/null || true
-  for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-  kill -9 "$pid" 2>/dev/null || true
-  rm -f "$STATE/pid"
+  pid_alive "$STATE/pid" || log "API service not running (from here)"
+  stop_detached "$STATE" "podman system service" 20 0.25
 }
 
 print_env() {

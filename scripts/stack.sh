@@ -72,7 +72,9 @@ fetch_registry() {
   touch "$dir/.complete"
 }
 
-pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# pid_alive, detach, stop_detached
+# shellcheck source=lib/detach.sh
+source "$ROOT/scripts/lib/detach.sh"
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
@@ -140,19 +142,6 @@ ensure_scram_credentials() {
       >> "$STATE/kafka/scram.log" 2>&1 || { cat "$STATE/kafka/scram.log" >&2; die "adding SCRAM credentials failed"; }
   done
   scram_stamp > "$stamp"
-}
-
-# Starts "$@" in DIR, in its own session (so it outlives the shell that started it and is not hit
-# by signals sent to that shell's process group), with its pid in DIR/pid and output in DIR/stdout.log.
-# The pid is written by the process itself just before exec, so it is the JVM's pid, whether or not
-# setsid had to fork.
-detach() {
-  local dir="$1"; shift
-  rm -f "$dir/pid"
-  # Every fd of the whole subshell is redirected, so nothing keeps a caller's $(…) pipe open.
-  (cd "$dir" && exec setsid bash -c 'echo $$ > pid; exec "$@"' convoy-stack "$@") > "$dir/stdout.log" 2>&1 < /dev/null &
-  for _ in $(seq 1 50); do [ -s "$dir/pid" ] && return 0; sleep 0.1; done
-  die "could not start $* (no pid file in $dir)"
 }
 
 start_kafka() {
@@ -238,16 +227,7 @@ wait_ready() {
   done
 }
 
-stop_one() {
-  local name="$1" pidfile="$STATE/$1/pid"
-  if ! pid_alive "$pidfile"; then rm -f "$pidfile"; return; fi
-  local pid; pid="$(cat "$pidfile")"
-  log "stopping $name (pid $pid)"
-  kill "$pid" 2>/dev/null || true
-  for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-  kill -9 "$pid" 2>/dev/null || true
-  rm -f "$pidfile"
-}
+stop_one() { stop_detached "$STATE/$1" "$1" 30 0.5; }
 
 print_env() {
   echo "export KAFKA_BROKERS=$BROKERS"

@@ -3,6 +3,7 @@
  * plus the input generator and the verdict that end-to-end tests and the benchmark share.
  */
 import type { TestContext } from 'node:test';
+import { mulberry32 } from '@convoy/demo-producer/generator';
 import { ServiceProcess } from './processes.ts';
 import { createTopics, deleteGroups, deleteTopics, produce, readTopic, type ProduceRecord, type ReadRecord } from './topics.ts';
 import { uniqueName } from './stack.ts';
@@ -114,16 +115,8 @@ export async function startConvoy(t: TestContext | undefined, options: ConvoyOpt
   return convoy;
 }
 
-/** Deterministic PRNG (mulberry32), so a failing run can be replayed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG (the demo producer's mulberry32), so a failing run can be replayed. */
+export const prng = mulberry32;
 
 export interface OrderEvent {
   readonly id: number;

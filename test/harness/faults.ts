@@ -207,7 +207,7 @@ export function sampleEvery<T>(intervalMs: number, read: () => T | Promise<T>): 
       } catch {
         // a process restarting or a metric not there yet: skip this sample
       }
-      await sleep(intervalMs);
+      await sleep(intervalMs, undefined, { ref: false }); // a sampler a failed test never stopped must not keep the process alive
     }
   })();
   return {

@@ -3,7 +3,9 @@
  * `kill -9` them. Each process gets its own HTTP port; `ready()` polls its /readyz.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -44,7 +46,12 @@ export class ServiceProcess {
       env: { ...process.env, LOG_LEVEL: 'info', KAFKA_SESSION_TIMEOUT_MS: '6000', ...this.#options.env, HTTP_PORT: String(this.port) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    // CONVOY_TEST_LOG_DIR keeps every line of every process (the in-memory tail keeps the last 400).
+    const logDir = process.env['CONVOY_TEST_LOG_DIR'];
+    const file = logDir ? createWriteStream(join(logDir, `${this.name}-${child.pid}.log`)) : undefined;
+    if (file !== undefined) child.once('close', () => file.end()); // 'close': after the last stdio chunk
     const keep = (chunk: Buffer) => {
+      file?.write(chunk);
       for (const line of chunk.toString('utf8').split('\n')) if (line !== '') this.#log.push(line);
       if (this.#log.length > 400) this.#log.splice(0, this.#log.length - 400);
     };

@@ -29,7 +29,8 @@ export async function withAdmin<T>(fn: (admin: Admin) => Promise<T>): Promise<T>
 
 export async function createTopics(specs: { topic: string; partitions: number }[]): Promise<void> {
   await withAdmin((admin) =>
-    admin.createTopics({ waitForLeaders: true, topics: specs.map((s) => ({ topic: s.topic, numPartitions: s.partitions, replicationFactor: 1 })) }),
+    // kafkajs waits 5 s for leaders by default; a broker that has just started on a busy machine can take longer.
+    admin.createTopics({ waitForLeaders: true, timeout: 30_000, topics: specs.map((s) => ({ topic: s.topic, numPartitions: s.partitions, replicationFactor: 1 })) }),
   );
 }
 

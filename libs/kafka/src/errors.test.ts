@@ -55,3 +55,13 @@ test('an error kafkajs gave up on at once (KafkaJSNonRetriableError) is classifi
   const fenced = classifyKafkaError(new k.KafkaJSNonRetriableError(fencedInner, { cause: fencedInner }));
   assert.deepEqual([fenced.code, fenced.retriable], ['KAFKA_PRODUCER_FENCED', false]);
 });
+
+test("kafkajs's plain 'Broker not connected' (a connection lost mid-request) is retriable, bare or wrapped; other plain errors are not", () => {
+  const bare = classifyKafkaError(new Error('Broker not connected'));
+  assert.deepEqual([bare.code, bare.retriable], ['KAFKA_BROKER_NOT_CONNECTED', true]);
+  const inner = new Error('Broker not connected');
+  const wrapped = classifyKafkaError(new KafkaJSNumberOfRetriesExceeded(inner, { retryCount: 5, retryTime: 3000, cause: inner } as never));
+  assert.deepEqual([wrapped.code, wrapped.retriable], ['KAFKA_BROKER_NOT_CONNECTED', true]);
+  const other = classifyKafkaError(new Error('Broker not connected yet'));
+  assert.deepEqual([other.code, other.retriable], ['KAFKA_UNKNOWN', false]);
+});

@@ -33,6 +33,11 @@ function nameToCode(name: string): string {
  * state). Retrying with backoff recovers; giving up would stop a healthy service.
  */
 const TRANSIENT = new Set(['KafkaJSGroupCoordinatorNotFound']);
+/**
+ * kafkajs's one plain `Error`: a request on a broker whose connection was just lost and is not set up
+ * again yet (seen in a transaction while the broker restarted). Transient like a connection error.
+ */
+const BROKER_NOT_CONNECTED = 'Broker not connected';
 
 /**
  * Maps anything kafkajs throws to a `ConvoyError`:
@@ -58,6 +63,9 @@ export function classifyKafkaError(error: unknown): ConvoyError {
     break;
   }
   const message = typeof current?.message === 'string' ? current.message : String(error);
+  if (current?.name === 'Error' && message === BROKER_NOT_CONNECTED) {
+    return new ConvoyError('KAFKA_BROKER_NOT_CONNECTED', message, { retriable: true, cause: error, context: { kafkajsError: 'Error' } });
+  }
   if (current === undefined || typeof current.name !== 'string' || !current.name.startsWith('KafkaJS')) {
     return new ConvoyError('KAFKA_UNKNOWN', message, { retriable: false, cause: error });
   }

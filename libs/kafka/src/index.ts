@@ -24,5 +24,7 @@ export { fitRecord, OMITTED_BYTES_HEADER, OMITTED_HEADER, recordBatchBytes } fro
 export { murmur2, partitionForKey } from './partitioner.ts';
 export type { ReadTailOptions } from './partition-reader.ts';
 export { KAFKA_READ_TIMEOUT, readPartitionTail } from './partition-reader.ts';
+export type { KafkaRetryOptions } from './retry.ts';
+export { kafkaRetryBackoffMs, withKafkaRetry } from './retry.ts';
 export type { AttributeSource, EventTimeSource, KeySource } from './record-source.ts';
-export { describeSource, parseEventTimeSource, parseKeySource } from './record-source.ts';
+export { describeSource, eventTimeFromText, parseEventTimeSource, parseKeySource } from './record-source.ts';

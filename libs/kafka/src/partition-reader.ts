@@ -3,6 +3,7 @@ import { ConvoyError } from '@convoy/errors';
 import type { KafkaClients } from './client.ts';
 import { classifyKafkaError } from './errors.ts';
 import { fromKafkaMessage } from './records.ts';
+import { withKafkaRetry } from './retry.ts';
 import type { ConvoyRecord } from './types.ts';
 
 export const KAFKA_READ_TIMEOUT = 'KAFKA_READ_TIMEOUT';
@@ -17,8 +18,10 @@ export interface ReadTailOptions {
    * at the first window for which it returns true. Without it, only the last window is read.
    */
   enough?: (records: readonly ConvoyRecord[]) => boolean;
-  /** Give up with a retriable KAFKA_READ_TIMEOUT after this long. Default 30 s. */
+  /** One read gives up with a retriable KAFKA_READ_TIMEOUT after this long. Default 30 s. */
   timeoutMs?: number;
+  /** Retriable failures (a read timeout, a leader moving, a broker restarting) are retried from scratch for this long. Default 120 s. */
+  retryWindowMs?: number;
 }
 
 /**
@@ -31,6 +34,13 @@ export interface ReadTailOptions {
  * Transaction markers occupy offsets, so a window may hold fewer records than offsets, or none.
  */
 export async function readPartitionTail(clients: KafkaClients, options: ReadTailOptions): Promise<ConvoyRecord[]> {
+  return withKafkaRetry(`reading the tail of ${options.topic}/${options.partition}`, () => readPartitionTailOnce(clients, options), {
+    windowMs: options.retryWindowMs ?? 120_000,
+    logger: clients.logger,
+  });
+}
+
+async function readPartitionTailOnce(clients: KafkaClients, options: ReadTailOptions): Promise<ConvoyRecord[]> {
   const { topic, partition } = options;
   const window = options.window ?? 500;
   const admin = await clients.admin();

@@ -10,6 +10,7 @@ export interface ProcessorMetrics {
   rebalances: Counter<string>;
   assigned: Gauge<string>;
   fencedRejoins: Counter<string>;
+  consumerRestarts: Counter<string>;
 }
 
 const byRegistry = new WeakMap<Metrics, ProcessorMetrics>();
@@ -31,6 +32,7 @@ export function processorMetrics(metrics: Metrics): ProcessorMetrics {
       rebalances: metrics.counter({ name: 'kafka_rebalances_total', help: 'Consumer group joins (each one reassigns every partition)' }),
       assigned: metrics.gauge({ name: 'kafka_partitions_assigned', help: 'Input partitions owned by this member in the current group generation' }),
       fencedRejoins: metrics.counter({ name: 'kafka_fenced_rejoins_total', help: 'Group re-joins after our producer was fenced on a partition still assigned to us' }),
+      consumerRestarts: metrics.counter({ name: 'kafka_consumer_restarts_total', help: 'Consumer restarts we made after a crash kafkajs would not restart (e.g. group coordinator not found while the broker was down)' }),
     };
     byRegistry.set(metrics, made);
   }

@@ -8,6 +8,7 @@ import { classifyKafkaError, KAFKA_HANDLER_FAILED } from './errors.ts';
 import { compressionType, idempotentProducerConfig, type Compression } from './producer.ts';
 import { fromKafkaMessage, topicMessages } from './records.ts';
 import { processorMetrics, type ProcessorMetrics } from './processor-metrics.ts';
+import { withKafkaRetry } from './retry.ts';
 import type { ConvoyRecord, OutgoingRecord, TopicPartition } from './types.ts';
 
 /**
@@ -255,7 +256,12 @@ export async function runPartitionProcessor(options: PartitionProcessorOptions):
       transactionalId: `${options.transactionalIdPrefix}-${state.tp.topic}-${state.tp.partition}`,
       transactionTimeout: options.transactionTimeoutMs ?? 60_000,
     });
-    await producer.connect();
+    try {
+      await producer.connect();
+    } catch (error) {
+      await producer.disconnect().catch(() => undefined);
+      throw error;
+    }
     state.producer = producer;
     return producer;
   };
@@ -408,7 +414,7 @@ export async function runPartitionProcessor(options: PartitionProcessorOptions):
           // Initialising the transactional producer first fences any previous owner of this
           // partition (the coordinator aborts its open transaction), so the state the handler
           // recovers below cannot be changed behind its back by a zombie's late commit.
-          await producerFor(state);
+          await withKafkaRetry(`initialising the producer of ${state.key}`, () => producerFor(state), { windowMs: retryWindowMs, logger });
           try {
             await handler.onAssigned?.(state.tp, clock());
           } catch (error) {
@@ -424,19 +430,87 @@ export async function runPartitionProcessor(options: PartitionProcessorOptions):
     logger.info({ generation, partitions: [...next.keys()] }, 'partitions assigned');
     health?.setReady('assignment', true, `${count} partition(s)`);
   });
-  consumer.on(consumer.events.CONNECT, () => health?.setReady('kafka', true));
+  // Readiness 'kafka': the consumer is connected and a fetch or heartbeat was answered within one
+  // session timeout (beyond it the group has dropped us anyway).
+  const contactTimeoutMs = clients.sessionTimeoutMs;
+  let kafkaReady = false;
+  let consumerUp = false;
+  let lastContact = 0;
+  const setKafkaReady = (ready: boolean, detail?: string): void => {
+    if (ready && kafkaReady) return;
+    kafkaReady = ready;
+    health?.setReady('kafka', ready, detail);
+  };
+  const contact = (): void => {
+    lastContact = Date.now();
+    if (consumerUp) setKafkaReady(true);
+  };
+  consumer.on(consumer.events.CONNECT, () => {
+    consumerUp = true;
+    contact();
+  });
+  consumer.on(consumer.events.FETCH, contact);
+  consumer.on(consumer.events.HEARTBEAT, contact);
+  const contactTimer = setInterval(() => {
+    const silentMs = Date.now() - lastContact;
+    if (kafkaReady && silentMs > contactTimeoutMs) setKafkaReady(false, `no fetch or heartbeat answered for ${silentMs} ms (broker unreachable, or a long group join)`);
+  }, 1_000);
+  contactTimer.unref();
+
+  /**
+   * kafkajs restarts a crashed consumer only if the error's root cause is retriable, and it calls some
+   * retriable conditions non-retriable: with the broker down, `findGroupCoordinator` fails with
+   * KafkaJSGroupCoordinatorNotFound. When our classification says retriable, we restart the consumer
+   * ourselves (kafkajs has already disconnected it; its subscription survives), with doubling backoff,
+   * for as long as `transactionRetryWindowMs` without a successful group join; after that it is fatal.
+   */
+  let restartTimer: NodeJS.Timeout | undefined;
+  let unjoinedSince: number | undefined;
+  let restartAttempt = 0;
+  const restartConsumer = (error: ConvoyError): void => {
+    unjoinedSince ??= Date.now();
+    if (Date.now() - unjoinedSince > retryWindowMs) {
+      logger.error({ err: error, windowMs: retryWindowMs }, 'consumer crashed and could not rejoin its group within the retry window');
+      onFatal(error, undefined);
+      return;
+    }
+    const backoffMs = Math.min(10_000, 500 * 2 ** restartAttempt++);
+    logger.warn({ err: error, backoffMs }, 'consumer crashed on a retriable error kafkajs will not retry: restarting it');
+    clearTimeout(restartTimer);
+    restartTimer = setTimeout(() => {
+      restartTimer = undefined;
+      if (stopping) return;
+      metrics?.consumerRestarts.inc();
+      // A failed restart either throws here or crashes again (kafkajs reports join failures as crashes).
+      void runConsumer().catch((restartError: unknown) => {
+        const classified = classifyKafkaError(restartError);
+        if (stopping) return;
+        if (classified.retriable) restartConsumer(classified);
+        else onFatal(classified, undefined);
+      });
+    }, backoffMs);
+  };
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    unjoinedSince = undefined;
+    restartAttempt = 0;
+    contact();
+  });
   consumer.on(consumer.events.CRASH, (event) => {
-    health?.setReady('kafka', false, 'consumer crashed');
+    consumerUp = false;
+    setKafkaReady(false, 'consumer crashed');
     const error = classifyKafkaError(event.payload.error);
-    if (!event.payload.restart && !stopping) {
+    if (stopping) return;
+    if (event.payload.restart) {
+      logger.warn({ err: error }, 'consumer crashed, kafkajs restarts it');
+    } else if (error.retriable) {
+      restartConsumer(error);
+    } else {
       logger.error({ err: error }, 'consumer crashed and will not restart');
       onFatal(error, undefined);
-    } else {
-      logger.warn({ err: error }, 'consumer crashed, restarting');
     }
   });
 
-  try {
+  const runConsumer = async (): Promise<void> => {
     await consumer.connect();
     await consumer.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning ?? true });
     await consumer.run({
@@ -458,7 +532,12 @@ export async function runPartitionProcessor(options: PartitionProcessorOptions):
         if (!state.failed && !state.revoked) resolveOffset(batch.lastOffset());
       },
     });
+  };
+
+  try {
+    await runConsumer();
   } catch (error) {
+    clearInterval(contactTimer);
     await consumer.disconnect().catch(() => undefined);
     throw classifyKafkaError(error);
   }
@@ -506,6 +585,8 @@ export async function runPartitionProcessor(options: PartitionProcessorOptions):
         if (tickTimer !== undefined) clearInterval(tickTimer);
         if (rejoin !== undefined) clearTimeout(rejoin.timer);
         if (lagTimer !== undefined) clearInterval(lagTimer);
+        clearTimeout(restartTimer);
+        clearInterval(contactTimer);
         health?.setReady('assignment', false, 'stopping');
         // consumer.stop() waits for the eachBatch calls in flight, which wait for their transactions.
         await consumer.stop().catch((error: unknown) => logger.warn({ err: error }, 'consumer stop failed'));
@@ -513,7 +594,7 @@ export async function runPartitionProcessor(options: PartitionProcessorOptions):
         states.clear();
         metrics?.assigned.set(0);
         await consumer.disconnect().catch((error: unknown) => logger.warn({ err: error }, 'consumer disconnect failed'));
-        health?.setReady('kafka', false, 'stopped');
+        setKafkaReady(false, 'stopped');
         logger.info('partition processor stopped');
       })();
       return stopped;

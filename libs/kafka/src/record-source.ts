@@ -51,3 +51,22 @@ export function describeSource(source: AttributeSource): string {
       return `field:${source.path}`;
   }
 }
+
+const DECIMAL_MS = /^-?\d+$/;
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}/;
+
+/**
+ * Event time in ms since the epoch from text (a header, or a payload field that is a string): a
+ * decimal integer of ms that is a safe integer, or an ISO-8601 date-time; white space around it is
+ * ignored. Undefined when it is neither.
+ */
+export function eventTimeFromText(text: string): number | undefined {
+  const trimmed = text.trim();
+  if (DECIMAL_MS.test(trimmed)) {
+    const ms = Number(trimmed);
+    return Number.isSafeInteger(ms) ? ms : undefined;
+  }
+  if (!ISO_DATE.test(trimmed)) return undefined;
+  const ms = Date.parse(trimmed);
+  return Number.isNaN(ms) ? undefined : ms;
+}

@@ -1,35 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ConvoyRecord, OutgoingRecord } from '@convoy/kafka';
-import { hoppingWindows, tumblingWindows } from '@convoy/ordering';
+import { hoppingWindows } from '@convoy/ordering';
 import { decodeChangelogTail } from './changelog.ts';
 import {
   DispatchPartitionHandler,
   WindowPartitionHandler,
-  type DispatchHandlerOptions,
   type DispatchPartitionState,
-  type WindowHandlerOptions,
   type WindowPartitionState,
 } from './aggregator-handler.ts';
-import { INPUT, Input, Recorder } from './test-records.ts';
-
-const TOPICS = { outputTopic: 'out', lateTopic: 'out.late', dlqTopic: 'dlq', changelogTopic: 'cl', chunkBytes: 64 * 1024 };
-
-function windowOptions(overrides: Partial<WindowHandlerOptions> = {}): WindowHandlerOptions {
-  return {
-    ...TOPICS,
-    key: { kind: 'key' },
-    valueField: 'amount',
-    eventTime: { kind: 'header', name: 'convoy-event-time' },
-    windows: tumblingWindows({ size: 60_000 }),
-    allowedLateness: 30_000,
-    maxOpenWindows: 100,
-    overflow: 'retire-oldest',
-    watermark: 'records',
-    maxOutOfOrderMs: 0,
-    ...overrides,
-  };
-}
+import { dispatchOptions, INPUT, Input, Recorder, windowOptions } from './test-records.ts';
 
 const agg = (count: number, sum: number, min: number, max: number) => ({ count, sum, min, max });
 
@@ -265,10 +245,6 @@ describe('WindowPartitionHandler', () => {
     assert.throws(() => new WindowPartitionHandler(INPUT, windowOptions(), { ...h.snapshot(), mode: 'dispatch' } as never), { code: 'AGGREGATOR_STATE_INCOMPATIBLE' });
   });
 });
-
-function dispatchOptions(overrides: Partial<DispatchHandlerOptions> = {}): DispatchHandlerOptions {
-  return { ...TOPICS, eventTime: { kind: 'timestamp' }, retention: 300_000, maxTrackedRequests: 100, overflow: 'expire-oldest', ...overrides };
-}
 
 function dispatched(sent: readonly OutgoingRecord[]): unknown[] {
   return sent.filter((r) => r.topic === 'out').map((r) => [r.key, r.headers?.['convoy-dispatch-kind']?.toString(), JSON.parse(String(r.value))]);

@@ -4,7 +4,7 @@
  * No I/O; the processing clock (`now`) is passed in, for the event-time bounds only.
  */
 import { ConvoyError } from '@convoy/errors';
-import { deadLetterRecord, fitRecord, type ConvoyRecord, type OutgoingRecord, type TopicPartition } from '@convoy/kafka';
+import { deadLetterRecord, describeSource, fitRecord, type ConvoyRecord, type OutgoingRecord, type TopicPartition } from '@convoy/kafka';
 import {
   FirstAcceptDispatcher,
   windowResultKey,
@@ -372,7 +372,7 @@ export class WindowPartitionHandler {
       return deadLetter(this.counters, o, record, fail(AGGREGATOR_UNDECODABLE, 'the value is not JSON (needed for a field: source)'), out);
     }
     const key = extractKey(record, payload, o.key);
-    if (key === undefined) return deadLetter(this.counters, o, record, fail(AGGREGATOR_MISSING_KEY, `no aggregation key at ${describe(o.key)}`), out);
+    if (key === undefined) return deadLetter(this.counters, o, record, fail(AGGREGATOR_MISSING_KEY, `no aggregation key at ${describeSource(o.key)}`), out);
     let value = 1;
     if (o.valueField !== undefined) {
       const found = numericValue(payload.field(o.valueField));
@@ -380,14 +380,14 @@ export class WindowPartitionHandler {
       value = found;
     }
     const reading = readEventTime(record, payload, o.eventTime);
-    if (reading.kind === 'missing') return deadLetter(this.counters, o, record, fail(AGGREGATOR_MISSING_EVENT_TIME, `no event time at ${describe(o.eventTime)}`), out);
+    if (reading.kind === 'missing') return deadLetter(this.counters, o, record, fail(AGGREGATOR_MISSING_EVENT_TIME, `no event time at ${describeSource(o.eventTime)}`), out);
     if (reading.kind === 'unreadable') {
-      return deadLetter(this.counters, o, record, fail(AGGREGATOR_EVENT_TIME_UNREADABLE, `${describe(o.eventTime)} holds ${describeRaw(reading.raw)}, not an event time (integer ms or ISO-8601)`), out);
+      return deadLetter(this.counters, o, record, fail(AGGREGATOR_EVENT_TIME_UNREADABLE, `${describeSource(o.eventTime)} holds ${describeRaw(reading.raw)}, not an event time (integer ms or ISO-8601)`), out);
     }
     const eventTime = reading.ms;
     const problem = outOfBounds(eventTime, now, o.eventTimeBounds);
     if (problem !== undefined) {
-      return deadLetter(this.counters, o, record, fail(AGGREGATOR_EVENT_TIME_OUT_OF_RANGE, `event time ${eventTime} at ${describe(o.eventTime)} is ${problem}`, { eventTime, now }), out);
+      return deadLetter(this.counters, o, record, fail(AGGREGATOR_EVENT_TIME_OUT_OF_RANGE, `event time ${eventTime} at ${describeSource(o.eventTime)} is ${problem}`, { eventTime, now }), out);
     }
     this.counters.dataIn += 1;
     const output = this.#windowOutput(out, record);
@@ -434,18 +434,6 @@ function deadLetter(counters: HandlerCounters, options: HandlerTopics, record: C
 function describeRaw(raw: unknown): string {
   const text = typeof raw === 'string' ? JSON.stringify(raw) : typeof raw === 'object' ? Object.prototype.toString.call(raw) : String(raw);
   return text.length > 64 ? `${text.slice(0, 64)}...` : text;
-}
-
-function describe(source: KeySource | EventTimeSource): string {
-  switch (source.kind) {
-    case 'key':
-    case 'timestamp':
-      return source.kind;
-    case 'header':
-      return `header:${source.name}`;
-    case 'field':
-      return `field:${source.path}`;
-  }
 }
 
 export interface DispatchHandlerOptions extends HandlerTopics {

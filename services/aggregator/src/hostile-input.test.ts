@@ -1,31 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { recordBatchBytes } from '@convoy/kafka';
-import { tumblingWindows } from '@convoy/ordering';
 import { DispatchPartitionHandler, WindowPartitionHandler, type WindowHandlerOptions } from './aggregator-handler.ts';
 import { eventTimeBoundsOf, loadAggregatorConfig } from './config.ts';
 import { outOfBounds } from './sources.ts';
-import { INPUT, Input, Recorder } from './test-records.ts';
+import { dispatchOptions, INPUT, Input, Recorder, windowOptions } from './test-records.ts';
 
 const NOW = 1_700_000_000_000;
 const HOUR = 3_600_000;
-const TOPICS = { outputTopic: 'out', lateTopic: 'out.late', dlqTopic: 'dlq', changelogTopic: 'cl', chunkBytes: 64 * 1024 };
 
 function windows(overrides: Partial<WindowHandlerOptions> = {}): WindowPartitionHandler {
-  return new WindowPartitionHandler(INPUT, {
-    ...TOPICS,
-    key: { kind: 'key' },
-    valueField: 'amount',
-    eventTime: { kind: 'header', name: 'convoy-event-time' },
-    windows: tumblingWindows({ size: 60_000 }),
-    allowedLateness: 0,
-    maxOpenWindows: 100,
-    overflow: 'retire-oldest',
-    watermark: 'bounded',
-    maxOutOfOrderMs: 0,
-    eventTimeBounds: { maxFutureMs: HOUR },
-    ...overrides,
-  });
+  return new WindowPartitionHandler(INPUT, windowOptions({ allowedLateness: 0, watermark: 'bounded', eventTimeBounds: { maxFutureMs: HOUR }, ...overrides }));
 }
 
 const codes = (out: Recorder) => out.on('dlq').map((r) => [r.headers?.['convoy-error-code']?.toString(), r.headers?.['convoy-error-message']?.toString()]);
@@ -104,14 +89,7 @@ describe('aggregator hostile input', () => {
   test('dispatch: an accept time far ahead is dead-lettered instead of expiring every request', () => {
     const input = new Input();
     const out = new Recorder();
-    const h = new DispatchPartitionHandler(INPUT, {
-      ...TOPICS,
-      eventTime: { kind: 'timestamp' },
-      retention: 60_000,
-      maxTrackedRequests: 100,
-      overflow: 'expire-oldest',
-      eventTimeBounds: { maxFutureMs: HOUR },
-    });
+    const h = new DispatchPartitionHandler(INPUT, dispatchOptions({ retention: 60_000, eventTimeBounds: { maxFutureMs: HOUR } }));
     h.onRecords([input.accept('r1', 'd1', NOW - 10, NOW - 5), input.accept('r2', 'd2', NOW - 10, 8.64e15), input.accept('r1', 'd3', NOW - 10, NOW - 4)], out, NOW);
     assert.deepEqual(codes(out), [['AGGREGATOR_EVENT_TIME_OUT_OF_RANGE', `acceptTime 8640000000000000 is more than AGG_EVENT_TIME_MAX_FUTURE_MS=3600000 ahead of the processing clock ${NOW}`]]);
     assert.deepEqual(

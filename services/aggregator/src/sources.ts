@@ -2,7 +2,7 @@
  * Where the aggregator finds a record's key, value and event time. Parsing happens once (config);
  * extraction is pure and per record.
  */
-import type { ConvoyRecord, EventTimeSource, KeySource } from '@convoy/kafka';
+import { eventTimeFromText, type ConvoyRecord, type EventTimeSource, type KeySource } from '@convoy/kafka';
 
 export type { AttributeSource, EventTimeSource, KeySource } from '@convoy/kafka';
 export { parseEventTimeSource, parseKeySource } from '@convoy/kafka';
@@ -69,21 +69,10 @@ export function numericValue(value: unknown): number | undefined {
   return undefined;
 }
 
-const DECIMAL_MS = /^-?\d+$/;
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}/;
-
 /** Event time in ms: an integer (or decimal text of one) or an ISO-8601 date-time; undefined otherwise. */
 export function eventTimeOf(value: unknown): number | undefined {
   if (typeof value === 'number') return Number.isSafeInteger(value) ? value : undefined;
-  if (typeof value !== 'string') return undefined;
-  const text = value.trim();
-  if (DECIMAL_MS.test(text)) {
-    const ms = Number(text);
-    return Number.isSafeInteger(ms) ? ms : undefined;
-  }
-  if (!ISO_DATE.test(text)) return undefined;
-  const ms = Date.parse(text);
-  return Number.isNaN(ms) ? undefined : ms;
+  return typeof value === 'string' ? eventTimeFromText(value) : undefined;
 }
 
 export function extractKey(record: ConvoyRecord, payload: PayloadView, source: KeySource): string | undefined {

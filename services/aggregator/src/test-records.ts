@@ -1,7 +1,33 @@
-// Test-only builders of input records and a collecting sink.
+// Test-only builders of handler options and input records, and a collecting sink.
 import type { ConvoyRecord, OutgoingRecord } from '@convoy/kafka';
+import { tumblingWindows } from '@convoy/ordering';
+import type { DispatchHandlerOptions, WindowHandlerOptions } from './aggregator-handler.ts';
 
 export const INPUT = { topic: 'orders', partition: 0 } as const;
+
+export const TOPICS = { outputTopic: 'out', lateTopic: 'out.late', dlqTopic: 'dlq', changelogTopic: 'cl', chunkBytes: 64 * 1024 };
+
+/** Sums of `amount` per record key in 1-minute tumbling windows, event time from `convoy-event-time`. */
+export function windowOptions(overrides: Partial<WindowHandlerOptions> = {}): WindowHandlerOptions {
+  return {
+    ...TOPICS,
+    key: { kind: 'key' },
+    valueField: 'amount',
+    eventTime: { kind: 'header', name: 'convoy-event-time' },
+    windows: tumblingWindows({ size: 60_000 }),
+    allowedLateness: 30_000,
+    maxOpenWindows: 100,
+    overflow: 'retire-oldest',
+    watermark: 'records',
+    maxOutOfOrderMs: 0,
+    ...overrides,
+  };
+}
+
+/** Dispatch with the record timestamp as the default accept time. */
+export function dispatchOptions(overrides: Partial<DispatchHandlerOptions> = {}): DispatchHandlerOptions {
+  return { ...TOPICS, eventTime: { kind: 'timestamp' }, retention: 300_000, maxTrackedRequests: 100, overflow: 'expire-oldest', ...overrides };
+}
 
 export class Recorder {
   readonly sent: OutgoingRecord[] = [];

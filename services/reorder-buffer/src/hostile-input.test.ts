@@ -4,6 +4,7 @@ import { recordBatchBytes, type ConvoyRecord, type OutgoingRecord, type RecordHe
 import { FixedSlack } from '@convoy/ordering';
 import { loadReorderConfig, eventTimeBoundsOf } from './config.ts';
 import { outOfBounds, PartitionReorder, type ReorderOptions } from './reorder-handler.ts';
+import { reorderOptions } from './test-fixtures.ts';
 
 const NOW = 1_700_000_000_000;
 const HOUR = 3_600_000;
@@ -32,24 +33,7 @@ function collect(): { records: OutgoingRecord[]; send(r: OutgoingRecord): void; 
 }
 
 function timed(over: Partial<ReorderOptions> = {}): PartitionReorder {
-  return new PartitionReorder({
-    mode: 'event-time',
-    outputTopic: 'out',
-    lateTopic: 'out.late',
-    dlqTopic: 'dlq',
-    streamKey: { kind: 'key' },
-    seqSource: { kind: 'header', name: 'convoy-seq' },
-    eventTimeSource: { kind: 'timestamp' },
-    gapTimeoutMs: 100,
-    estimator: () => new FixedSlack(0),
-    idleFlushMs: 500,
-    policyOf: () => 'route-late',
-    neverDrop: () => false,
-    capacity: 100,
-    capacityBytes: 1_000_000,
-    overflow: 'force-oldest',
-    ...over,
-  });
+  return new PartitionReorder(reorderOptions({ mode: 'event-time', estimator: () => new FixedSlack(0), ...over }));
 }
 
 test('event time 8.64e15: without bounds it sends the next good record late; with the default future bound it is dead-lettered', () => {

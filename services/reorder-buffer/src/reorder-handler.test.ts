@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ConvoyRecord, OutgoingRecord, RecordHeaders } from '@convoy/kafka';
 import { FixedSlack } from '@convoy/ordering';
-import { PartitionReorder, type ReorderInput, type ReorderOptions, type RecordSink } from './reorder-handler.ts';
+import { PartitionReorder, type ReorderInput, type RecordSink } from './reorder-handler.ts';
 import { resumePointFromTail, tailIsEnough } from './resume-point.ts';
+import { reorderOptions as options } from './test-fixtures.ts';
 
 // Input records built by hand (not with the envelope codec) so tests share no code with what they check.
 class Log {
@@ -38,26 +39,6 @@ class Sink implements RecordSink {
     this.records.length = 0;
     return out;
   }
-}
-
-function options(over: Partial<ReorderOptions> = {}): ReorderOptions {
-  return {
-    mode: 'sequence',
-    outputTopic: 'out',
-    lateTopic: 'out.late',
-    dlqTopic: 'dlq',
-    streamKey: { kind: 'key' },
-    seqSource: { kind: 'header', name: 'convoy-seq' },
-    eventTimeSource: { kind: 'timestamp' },
-    gapTimeoutMs: 100,
-    idleFlushMs: 500,
-    policyOf: () => 'route-late',
-    neverDrop: () => false,
-    capacity: 100,
-    capacityBytes: 1_000_000,
-    overflow: 'force-oldest',
-    ...over,
-  };
 }
 
 test('sequence: per-stream order, gap held until it fills, commit stays at the oldest held record', () => {

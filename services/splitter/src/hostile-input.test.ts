@@ -8,31 +8,21 @@ import { createCodec } from '@convoy/codecs';
 import { ConvoyError } from '@convoy/errors';
 import { recordBatchBytes, type ConvoyRecord, type OutgoingRecord, type RecordHeaders } from '@convoy/kafka';
 import { createCounters, SourcePartitionSplitter, type SplitterOptions } from './splitter-handler.ts';
+import { splitterOptions } from './test-fixtures.ts';
 
 const SOURCE = { topic: 'in', partition: 0 };
 const NOW = Date.UTC(2026, 10, 26, 12, 0, 0);
 const HOUR = 3_600_000;
 
 function options(overrides: Partial<SplitterOptions> = {}): SplitterOptions {
-  return {
-    mode: 'hash',
-    substreamsTopic: 'subs',
-    substreams: 4,
-    epoch: 0,
-    dlqTopic: 'dlq',
-    keySource: { kind: 'key' },
-    eventTimeSource: { kind: 'timestamp' },
+  return splitterOptions({
     maxValueBytes: 10_000,
-    markerIntervalMs: 200,
-    markerEveryEvents: 1000,
-    markerIdleIntervalMs: 1000,
-    decode: (value) => JSON.parse(value.toString('utf8')),
     convoyHeadersOnInput: 'dead-letter',
     nullValues: 'dead-letter',
     eventTimeBounds: { min: Date.UTC(2000, 0, 1), maxFutureMs: HOUR },
     maxRecordBytes: 4_000,
     ...overrides,
-  };
+  });
 }
 
 interface Input {

@@ -3,27 +3,11 @@ import assert from 'node:assert/strict';
 import { partitionForKey, type ConvoyRecord, type OutgoingRecord } from '@convoy/kafka';
 import { latestState, parseState, type RoutingState } from './routing-state.ts';
 import { createCounters, SourcePartitionSplitter, SplitterHandler, type SplitterOptions } from './splitter-handler.ts';
+import { splitterOptions } from './test-fixtures.ts';
 
 const SOURCE = { topic: 'in', partition: 1 };
 
-function options(overrides: Partial<SplitterOptions> = {}): SplitterOptions {
-  return {
-    mode: 'hash',
-    substreamsTopic: 'subs',
-    substreams: 4,
-    epoch: 0,
-    stateTopic: 'state',
-    dlqTopic: 'dlq',
-    keySource: { kind: 'key' },
-    eventTimeSource: { kind: 'timestamp' },
-    maxValueBytes: 100,
-    markerIntervalMs: 200,
-    markerEveryEvents: 1000,
-    markerIdleIntervalMs: 1000,
-    decode: (value) => JSON.parse(value.toString('utf8')),
-    ...overrides,
-  };
-}
+const options = (overrides: Partial<SplitterOptions> = {}): SplitterOptions => splitterOptions({ stateTopic: 'state', ...overrides });
 
 const rec = (offset: number, key: string): ConvoyRecord => ({
   topic: 'in',

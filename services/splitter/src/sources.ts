@@ -2,6 +2,7 @@
  * Where the splitter finds a record's customer ID and event time. Parsing is done once at start
  * (config); extraction is pure and per record.
  */
+import { eventTimeFromText } from '@convoy/kafka';
 
 export type { AttributeSource, EventTimeSource, KeySource } from '@convoy/kafka';
 export { describeSource, parseEventTimeSource, parseKeySource } from '@convoy/kafka';
@@ -18,9 +19,6 @@ export function customerIdFromValue(value: unknown): Buffer | undefined {
   return undefined;
 }
 
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}/;
-const DECIMAL_MS = /^-?\d+$/;
-
 /**
  * Event time in ms since the epoch from a header text or a payload field: a number of ms (a
  * decimal string counts) or an ISO-8601 date-time. Undefined when it is neither.
@@ -28,13 +26,5 @@ const DECIMAL_MS = /^-?\d+$/;
 export function eventTimeFromValue(value: unknown): number | undefined {
   if (typeof value === 'number') return Number.isSafeInteger(value) ? value : Number.isFinite(value) ? Math.trunc(value) : undefined;
   if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : undefined;
-  if (typeof value !== 'string') return undefined;
-  const text = value.trim();
-  if (DECIMAL_MS.test(text)) {
-    const ms = Number(text);
-    return Number.isSafeInteger(ms) ? ms : undefined;
-  }
-  if (!ISO_DATE.test(text)) return undefined;
-  const ms = Date.parse(text);
-  return Number.isNaN(ms) ? undefined : ms;
+  return typeof value === 'string' ? eventTimeFromText(value) : undefined;
 }

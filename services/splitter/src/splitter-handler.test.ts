@@ -3,32 +3,10 @@ import assert from 'node:assert/strict';
 import { ConvoyError } from '@convoy/errors';
 import type { ConvoyRecord, OutgoingRecord, ProcessorOutput, RecordHeaders } from '@convoy/kafka';
 import { compileRules } from './classify.ts';
-import {
-  createCounters,
-  SourcePartitionSplitter,
-  SplitterHandler,
-  type SplitterOptions,
-} from './splitter-handler.ts';
+import { createCounters, SourcePartitionSplitter, SplitterHandler } from './splitter-handler.ts';
+import { splitterOptions as options } from './test-fixtures.ts';
 
 const SOURCE = { topic: 'in', partition: 1 };
-
-function options(overrides: Partial<SplitterOptions> = {}): SplitterOptions {
-  return {
-    mode: 'hash',
-    substreamsTopic: 'subs',
-    substreams: 4,
-    epoch: 0,
-    dlqTopic: 'dlq',
-    keySource: { kind: 'key' },
-    eventTimeSource: { kind: 'timestamp' },
-    maxValueBytes: 100,
-    markerIntervalMs: 200,
-    markerEveryEvents: 1000,
-    markerIdleIntervalMs: 1000,
-    decode: (value) => JSON.parse(value.toString('utf8')),
-    ...overrides,
-  };
-}
 
 function rec(offset: number, key: string | null, value: string | null = '{}', headers: Record<string, string> = {}, timestamp = 1_000 + offset): ConvoyRecord {
   const h: RecordHeaders = {};

@@ -55,6 +55,10 @@ test('broker restart: a 20 s broker outage mid-run; every service reconnects on 
   });
   t.diagnostic(`broker stop took ${stopTook} ms, down ${OUTAGE_MS} ms; all ready ${readyAfterMs} ms after it was back; /readyz samples: ${seen.join('; ')}`);
 
+  // Readiness tells the truth: every service reported not ready while the broker was gone, and ready again after.
+  for (const [i, p] of processes.entries()) {
+    assert.ok(ready.samples.some((s) => s.value[i] !== 200), `${p.name} stayed ready through a ${OUTAGE_MS} ms outage`);
+  }
   // Reconnected by themselves: the very same processes.
   assert.deepEqual(processes.map((p) => p.pid), pids);
   assert.deepEqual(processes.map((p) => p.running), processes.map(() => true), 'a service exited during the outage');
@@ -79,7 +83,7 @@ test('broker restart: a 20 s broker outage mid-run; every service reconnects on 
   assert.equal(await convoy.merger.metric('convoy_merger_gaps_resolved_total', { by: 'timeout' }), 0);
   const series = async (p: (typeof processes)[number], name: string, labels: Record<string, string> = {}) => p.metric(`convoy_${p.name.replace(/-\d+$/, '')}_kafka_${name}`, labels);
   const perProcess = await Promise.all(
-    processes.map(async (p) => `${p.name}: aborted ${await series(p, 'transactions_total', { outcome: 'aborted' })}, rebalances ${await series(p, 'rebalances_total')}, fenced re-joins ${await series(p, 'fenced_rejoins_total')}`),
+    processes.map(async (p) => `${p.name}: aborted ${await series(p, 'transactions_total', { outcome: 'aborted' })}, rebalances ${await series(p, 'rebalances_total')}, fenced re-joins ${await series(p, 'fenced_rejoins_total')}, consumer restarts ${await series(p, 'consumer_restarts_total')}`),
   );
   t.diagnostic(`per process: ${perProcess.join('; ')}`);
 });
