@@ -126,3 +126,14 @@ export async function readTopic(
   }
   return records;
 }
+
+/** Per record key, the `convoy-seq` headers of `records` in topic order (partition, then offset). */
+export function seqsByKey(records: readonly ReadRecord[]): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const r of [...records].sort((a, b) => a.partition - b.partition || a.offset - b.offset)) {
+    const list = out.get(r.key ?? '') ?? [];
+    list.push(Number(r.headers['convoy-seq']));
+    out.set(r.key ?? '', list);
+  }
+  return out;
+}

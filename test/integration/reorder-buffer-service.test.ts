@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ServiceProcess } from '../harness/processes.ts';
 import { uniqueName, testStack } from '../harness/stack.ts';
-import { createTopics, deleteGroups, deleteTopics, produce, readTopic, withAdmin, type ProduceRecord, type ReadRecord } from '../harness/topics.ts';
+import { createTopics, deleteGroups, deleteTopics, produce, readTopic, seqsByKey, withAdmin, type ProduceRecord } from '../harness/topics.ts';
 
 function lcg(seed: number): () => number {
   let x = seed;
@@ -32,16 +32,6 @@ function trace(streams: readonly string[], from: number, to: number, rand: () =>
     }
   }
   return slots.sort((a, b) => a.at - b.at).map((s) => s.record);
-}
-
-function byStream(records: readonly ReadRecord[]): Map<string, number[]> {
-  const out = new Map<string, number[]>();
-  for (const r of [...records].sort((a, b) => a.partition - b.partition || a.offset - b.offset)) {
-    const list = out.get(r.key ?? '') ?? [];
-    list.push(Number(r.headers['convoy-seq']));
-    out.set(r.key ?? '', list);
-  }
-  return out;
 }
 
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
@@ -78,7 +68,7 @@ test('reorder-buffer: in order per stream under delays and bursts, across kill -
   await service.ready();
   const expected1 = 160 * 3 + 150;
   const read1 = await readTopic(output, { until: (r) => r.length >= expected1, timeoutMs: 40_000 });
-  const by1 = byStream(read1);
+  const by1 = seqsByKey(read1);
   for (const s of streams) assert.deepEqual(by1.get(s), s === 's1' ? range(0, 150) : range(0, 160), `${s} phase 1\n${service.logTail()}`);
 
   await service.kill('SIGKILL');
@@ -89,7 +79,7 @@ test('reorder-buffer: in order per stream under delays and bursts, across kill -
   const read2 = await readTopic(output, { until: (r) => r.length >= 220 * 4, timeoutMs: 40_000, idleMs: 3_000 });
   await new Promise((r) => setTimeout(r, 1_500));
   const final = await readTopic(output, { until: (r) => r.length >= read2.length, timeoutMs: 10_000 });
-  const by2 = byStream(final);
+  const by2 = seqsByKey(final);
   for (const s of streams) assert.deepEqual(by2.get(s), range(0, 220), `${s} after restart\n${service.logTail()}`);
   assert.equal(final.filter((r) => r.headers['convoy-late'] === 'true').length, 0);
 });
@@ -131,7 +121,7 @@ test('reorder-buffer: a silent gap times out; late arrivals follow route-late, e
   t.after(() => service.kill('SIGKILL'));
   await service.ready();
   const first = await readTopic(output, { until: (r) => r.length >= 12, timeoutMs: 30_000 });
-  for (const k of ['route', 'flag', 'card', 'gone']) assert.deepEqual(byStream(first).get(k), [0, 2, 3], `${k}\n${service.logTail()}`);
+  for (const k of ['route', 'flag', 'card', 'gone']) assert.deepEqual(seqsByKey(first).get(k), [0, 2, 3], `${k}\n${service.logTail()}`);
   assert.equal(await service.metric('convoy_reorder_buffer_gaps_resolved_total', { by: 'timeout' }), 4);
 
   await produce(input, ['route', 'flag', 'card', 'gone'].map((k) => rec(k, 1)));
