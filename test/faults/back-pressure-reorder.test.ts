@@ -15,11 +15,11 @@ const CAPACITY = 2_000;
 const CAPACITY_BYTES = 1024 * 1024;
 const PAD = 'x'.repeat(1_024);
 const STREAMS = ['A', 'B', 'C', 'D'];
-/** Seqs per stream per step, steps per second, steps: 20,000 seqs per stream over ~40 s. */
+/** Seqs per stream per step, steps per second, steps: 25,000 seqs per stream over ~50 s. */
 const SEQS_PER_STEP = 100;
 const STEPS_PER_SEC = 5;
-const STEPS = 200;
-const WARM_UP_MS = 15_000;
+const STEPS = 250;
+const WARM_UP_MS = 20_000;
 /** Generous, as in the merger's case: it catches gross growth; the exact check is the buffer gauge. */
 const RSS_SPREAD_LIMIT_KIB = 64 * 1024;
 
